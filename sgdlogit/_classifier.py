@@ -1,0 +1,699 @@
+"""The estimator: validation, the epoch loop, stopping rules and fitted attributes."""
+
+import time
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import (
+    _check_partial_fit_first_call,
+    check_classification_targets,
+)
+from sklearn.utils.validation import _check_sample_weight, validate_data
+
+from sgdlogit._objective import mean_log_loss, penalty_value
+from sgdlogit._schedules import ADAM_ETA0, batch_steps, estimate_steps
+
+# Batch size picked by batch_size='auto' (capped by the number of training samples).
+AUTO_BATCH_SIZE = 32
+# The 'adaptive' schedule divides the step by this factor when the loss stalls, and stops
+# below MIN_ADAPTIVE_ETA (SGDClassifier's rule).
+ADAPTIVE_DIVISOR = 5.0
+MIN_ADAPTIVE_ETA = 1e-6
+
+
+class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
+    r"""Logistic regression trained by mini-batch stochastic gradient descent.
+
+    Binary problems fit :math:`p(y=1|x) = \sigma(x^T w + b)`; problems with :math:`K > 2`
+    classes fit a multinomial (softmax) model, as :class:`~sklearn.linear_model.LogisticRegression`
+    does. The objective, with sample weights :math:`s_i`, is
+
+    .. math::
+
+        J(w, b) = \frac{1}{\sum_i s_i} \sum_i s_i \, \ell(y_i, x_i^T w + b) + \alpha R(w)
+
+    with :math:`R(w) = \tfrac12 \|w\|_2^2` (``'l2'``), :math:`\|w\|_1` (``'l1'``) or
+    :math:`\tfrac{1-\rho}{2}\|w\|_2^2 + \rho\|w\|_1` (``'elasticnet'``). It is the objective
+    of ``LogisticRegression(C)`` with :math:`\alpha = 1 / (C \sum_i s_i)`.
+
+    Training visits the samples in a shuffled order (``X`` is never copied) and updates the
+    weights once per batch of ``batch_size`` samples with the mean gradient of the batch,
+    in compiled kernels.
+
+    Parameters
+    ----------
+    penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
+        Regularizer :math:`R(w)`.
+    alpha : float, default=1e-4
+        Regularization strength on the mean loss (the "lambda" of a training loop that adds
+        :math:`\tfrac12 \lambda \|w\|^2` to the mean loss).
+    l1_ratio : float, default=0.15
+        Elastic-net mixing :math:`\rho` in [0, 1]; only used with ``penalty='elasticnet'``.
+    fit_intercept : bool, default=True
+        Whether to fit the (unpenalized) intercept.
+    batch_size : int or 'auto', default='auto'
+        Samples per update; the last batch of an epoch may be smaller. ``'auto'`` uses
+        ``min(32, n_samples)``.
+    learning_rate : {'auto', 'constant', 'optimal', 'invscaling', 'adaptive'}, default='auto'
+        Step-size schedule, with ``t`` the number of updates made so far and ``B`` the batch
+        size:
+
+        - ``'auto'``: :math:`\eta_0 / (1 + \alpha \eta_0 t)`;
+        - ``'constant'``: :math:`\eta_0`;
+        - ``'optimal'``: :math:`1 / (\alpha (t_0 / B + t))`, :math:`t_0 = \alpha^{-3/4}`
+          (SGDClassifier's schedule; identical to it with ``batch_size=1``);
+        - ``'invscaling'``: :math:`\eta_0 / (t + 1)^{power\_t}`;
+        - ``'adaptive'``: :math:`\eta_0`, divided by 5 each time the monitored loss fails to
+          improve by ``tol`` for ``n_iter_no_change`` epochs; training stops when it falls
+          below 1e-6.
+    eta0 : float or 'auto', default='auto'
+        Initial or constant step size. ``'auto'`` estimates the curvature :math:`L_B` of the
+        mean loss of a batch from the data and uses :math:`1 / L_B` (times ``1 - momentum``
+        with momentum), or 1e-3 with ``solver='adam'``. Not used by ``'optimal'``.
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+    solver : {'sgd', 'adam'}, default='sgd'
+        Update rule: SGD (with heavy-ball ``momentum``) or Adam (betas 0.9, 0.999, eps 1e-8),
+        both applied to the gradient of the objective (L2 included).
+    momentum : float, default=0.0
+        Heavy-ball momentum in [0, 1) for ``solver='sgd'``.
+    average : bool or int, default=False
+        Polyak-Ruppert averaging: ``coef_`` is the mean of the weights after every update
+        once ``average`` samples have been seen (``True`` means from the first one).
+    max_iter : int, default=1000
+        Maximum number of epochs.
+    tol : float or None, default=1e-3
+        Training stops when the monitored loss has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. ``None`` runs ``max_iter`` epochs.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping (or, for ``'adaptive'``, reducing the step).
+    early_stopping : bool, default=False
+        Monitor the log-loss on validation data (``X_val``, or a stratified
+        ``validation_fraction`` of the training data) instead of the training objective.
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping`` is on and no ``X_val``
+        is given.
+    shuffle : bool, default=True
+        Visit the samples in a new random order every epoch.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into the sample weights.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous ``coef_`` and ``intercept_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling, the validation split and the curvature estimate; the same seed
+        gives bit-identical results.
+    n_jobs : int or None, default=None
+        Accepted for API compatibility; every kernel currently runs on one thread and
+        releases the GIL, so parallel fits (e.g. ``GridSearchCV(n_jobs=...)``) scale.
+    verbose : int, default=0
+        With ``verbose >= 1``, print one line per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients, in the dtype of ``X`` (float32 or float64).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features, when ``X`` has string column names.
+    n_iter_ : int
+        Epochs run by the last ``fit`` (or in total by ``partial_fit`` calls).
+    t_ : int
+        Updates (batches) made.
+    loss_curve_ : list of float
+        Training objective (mean loss seen during the epoch plus the penalty) per epoch.
+    validation_loss_curve_ : list of float
+        Validation log-loss per epoch, when validation data is used.
+    validation_scores_ : list of float
+        Validation accuracy per epoch, when validation data is used.
+    best_loss_ : float
+        Best value of the monitored loss.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : Batch solvers for the same model.
+    sklearn.linear_model.SGDClassifier : Per-sample SGD for linear models (one-vs-rest).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sgdlogit import SGDLogitClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), SGDLogitClassifier(random_state=0)).fit(X, y)
+    >>> round(clf.score(X, y), 2)
+    0.99
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "learning_rate": [StrOptions({"auto", "constant", "optimal", "invscaling", "adaptive"})],
+        "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "solver": [StrOptions({"sgd", "adam"})],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "shuffle": ["boolean"],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        batch_size="auto",
+        learning_rate="auto",
+        eta0="auto",
+        power_t=0.5,
+        solver="sgd",
+        momentum=0.0,
+        average=False,
+        max_iter=1000,
+        tol=1e-3,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        class_weight=None,
+        warm_start=False,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.solver = solver
+        self.momentum = momentum
+        self.average = average
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.shuffle = shuffle
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # ------------------------------------------------------------------ public API
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        coef_init=None,
+        intercept_init=None,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
+        """Fit the model by mini-batch SGD for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Target labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; they are rescaled to mean one, so only their ratios
+            matter.
+        coef_init : ndarray of shape (1, n_features) or (n_classes, n_features), default=None
+            Initial coefficients (overrides ``warm_start``).
+        intercept_init : ndarray of shape (1,) or (n_classes,), default=None
+            Initial intercepts.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data: the validation loss and accuracy are recorded every epoch, and
+            monitored for stopping when ``early_stopping`` is on.
+        y_val : array-like of shape (n_val,), default=None
+            Validation labels.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Validation sample weights.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val must be given together.")
+        if sample_weight_val is not None and X_val is None:
+            raise ValueError("sample_weight_val requires X_val and y_val.")
+        X, y = validate_data(self, X, y, **self._data_checks(), reset=True)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        classes = encoder.classes_
+        if classes.shape[0] < 2:
+            raise ValueError(
+                f"The number of classes has to be greater than one; got {classes.shape[0]} class"
+            )
+        y_index = encoder.transform(y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        counts = np.bincount(y_index, minlength=classes.shape[0])
+        sample_weight = self._fold_class_weight(sample_weight, classes, y_index, counts)
+        rng = check_random_state(self.random_state)
+
+        train_rows = np.arange(X.shape[0])
+        validation = None
+        if X_val is not None:
+            validation = self._validation_data(X_val, y_val, sample_weight_val, encoder)
+        elif self.early_stopping:
+            train_rows, val_rows = self._validation_split(y_index, sample_weight, rng)
+            validation = (X[val_rows], y_index[val_rows], sample_weight[val_rows])
+
+        # Mean-one weights keep alpha and the step sizes independent of the weights' scale.
+        sample_weight = sample_weight * (
+            train_rows.shape[0] / self._weight_sum(sample_weight, train_rows)
+        )
+
+        init = self._initial_weights(coef_init, intercept_init, classes, X.shape[1])
+        self.classes_ = classes
+        self._start_training(X, sample_weight, train_rows, init, rng)
+        self._train(
+            X,
+            y_index,
+            sample_weight,
+            train_rows,
+            self.max_iter,
+            validation,
+            fitting=True,
+        )
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch of mini-batch SGD over the given samples.
+
+        The model, the schedule and the optimizer state carry over from earlier calls, so
+        calling ``partial_fit`` repeatedly over chunks of data trains on data that does not
+        fit in memory.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem; required on the first call, ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        first_call = _check_partial_fit_first_call(self, classes)
+        if first_call and self.classes_.shape[0] < 2:
+            del self.classes_
+            raise ValueError("The number of classes has to be greater than one; got 1 class")
+        X, y = validate_data(self, X, y, **self._data_checks(), reset=first_call)
+        check_classification_targets(y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"Expected only labels in classes_ = {self.classes_}, but got {unknown}."
+            )
+        y_index = np.searchsorted(self.classes_, y)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if first_call or not hasattr(self, "_class_counts"):
+            self._class_counts = np.zeros(self.classes_.shape[0])
+        # 'balanced' uses the class frequencies of every sample seen so far
+        self._class_counts += np.bincount(y_index, minlength=self.classes_.shape[0])
+        sample_weight = self._fold_class_weight(
+            sample_weight, self.classes_, y_index, self._class_counts
+        )
+        rows = np.arange(X.shape[0])
+        state = getattr(self, "_state", None)
+        if first_call or state is None:
+            rng = check_random_state(self.random_state)
+            init = self._initial_weights(None, None, self.classes_, X.shape[1])
+            self._start_training(X, sample_weight, rows, init, rng)
+        elif state.W.dtype != X.dtype:
+            X = X.astype(state.W.dtype)
+        self._train(X, y_index, sample_weight, rows, 1, None, fitting=False)
+        return self
+
+    def predict_proba(self, X):
+        """Probability of each class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Class probabilities, in the order of ``classes_``.
+        """
+        decision = self.decision_function(X)
+        if decision.ndim == 1:
+            positive = expit(decision)
+            return np.column_stack([1.0 - positive, positive])
+        return softmax(decision, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability of each class, computed without underflow.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, in the order of ``classes_``.
+        """
+        decision = self.decision_function(X)
+        if decision.ndim == 1:
+            return np.column_stack([log_expit(-decision), log_expit(decision)])
+        return log_softmax(decision, axis=1)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _data_checks(self):
+        return dict(
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+        )
+
+    def _fold_class_weight(self, sample_weight, classes, y_index, class_counts):
+        """Multiply the class weights into the sample weights.
+
+        ``class_counts`` (samples per class) defines the frequencies used by 'balanced'.
+        """
+        if self.class_weight == "balanced":
+            present = class_counts > 0
+            class_weight = np.ones(classes.shape[0])
+            class_weight[present] = class_counts.sum() / (present.sum() * class_counts[present])
+        else:
+            class_weight = compute_class_weight(self.class_weight, classes=classes, y=classes)
+        return sample_weight * class_weight[y_index].astype(sample_weight.dtype)
+
+    @staticmethod
+    def _weight_sum(sample_weight, rows):
+        total = float(np.sum(sample_weight[rows], dtype=np.float64))
+        if total <= 0:
+            raise ValueError(
+                "The sample weights (times the class weights) of the training samples "
+                "sum to zero; at least one must be positive."
+            )
+        return total
+
+    def _validation_data(self, X_val, y_val, sample_weight_val, encoder):
+        X_val, y_val = validate_data(self, X_val, y_val, **self._data_checks(), reset=False)
+        unknown = np.setdiff1d(np.unique(y_val), encoder.classes_)
+        if unknown.size:
+            raise ValueError(f"y_val contains labels not seen in y: {unknown}.")
+        weights = _check_sample_weight(
+            sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
+        )
+        return X_val, encoder.transform(y_val), weights
+
+    def _validation_split(self, y_index, sample_weight, rng):
+        """Hold out ``validation_fraction`` of the rows, stratified when the data allows."""
+        rows = np.arange(y_index.shape[0])
+        if rows.shape[0] < 2:
+            raise ValueError(
+                "early_stopping needs at least 2 samples to hold out a validation set; "
+                f"got {rows.shape[0]}. Pass X_val and y_val or disable early_stopping."
+            )
+        n_val = max(1, round(self.validation_fraction * rows.shape[0]))
+        n_val = min(n_val, rows.shape[0] - 1)
+        counts = np.bincount(y_index)
+        stratify = y_index if n_val >= counts.size and counts[counts > 0].min() >= 2 else None
+        # Tiny data cannot be stratified: fall back to a plain random split.
+        train_rows, val_rows = train_test_split(
+            rows, test_size=n_val, stratify=stratify, random_state=rng
+        )
+        if sample_weight[val_rows].sum() <= 0:
+            raise ValueError(
+                "Every sample of the validation split has zero weight (sample weight "
+                "times class weight); pass X_val and y_val or disable early_stopping."
+            )
+        return np.sort(train_rows), np.sort(val_rows)
+
+    def _initial_weights(self, coef_init, intercept_init, classes, n_features):
+        """Initial (coef, intercept) or None: from the arguments, or the warm start."""
+        n_outputs = 1 if classes.shape[0] == 2 else classes.shape[0]
+        if coef_init is None and intercept_init is None:
+            if not (self.warm_start and hasattr(self, "coef_")):
+                return None
+            if not np.array_equal(self.classes_, classes):
+                raise ValueError(
+                    "warm_start requires the same classes as the previous fit; got "
+                    f"{classes}, previously {self.classes_}."
+                )
+            coef_init, intercept_init = self.coef_, self.intercept_
+        coef = np.zeros((n_outputs, n_features))
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=np.float64)
+            if coef_init.size != n_outputs * n_features:
+                raise ValueError(
+                    f"coef_init has shape {coef_init.shape}; expected "
+                    f"({n_outputs}, {n_features}) for {classes.shape[0]} classes and "
+                    f"{n_features} features."
+                )
+            coef = coef_init.reshape(n_outputs, n_features)
+        intercept = np.zeros(n_outputs)
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=np.float64)
+            if intercept_init.size != n_outputs:
+                raise ValueError(
+                    f"intercept_init has shape {intercept_init.shape}; expected "
+                    f"({n_outputs},) for {classes.shape[0]} classes."
+                )
+            intercept = intercept_init.reshape(n_outputs)
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError("coef_init and intercept_init must be finite.")
+        return coef, intercept
+
+    def _resolved_batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return max(1, min(AUTO_BATCH_SIZE, n_samples))
+        return int(self.batch_size)
+
+    def _start_training(self, X, sample_weight, train_rows, init, rng):
+        """Allocate the training state and resolve the step-size settings."""
+        from sgdlogit._training import TrainingState
+
+        if self.learning_rate == "optimal" and (self.alpha == 0 or self.penalty is None):
+            raise ValueError(
+                "learning_rate='optimal' requires alpha > 0 and a penalty; use another "
+                "learning_rate."
+            )
+        n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
+        batch_size = self._resolved_batch_size(train_rows.shape[0])
+        adaptive = self.solver == "adam" or self.momentum > 0
+        state = TrainingState.zeros(
+            n_outputs,
+            X.shape[1],
+            X.dtype,
+            l1=self.penalty in ("l1", "elasticnet") and self.alpha > 0,
+            adaptive=adaptive,
+            average=bool(self.average),
+        )
+        if init is not None:
+            state.W[:, :-1] = init[0]
+            state.W[:, -1] = init[1]
+        eta0, intercept_scale = estimate_steps(
+            X,
+            sample_weight,
+            train_rows,
+            batch_size,
+            self.fit_intercept,
+            rng,
+        )
+        if self.learning_rate == "optimal":
+            # SGDClassifier's huge early steps: never speed the intercept up beyond them
+            intercept_scale = min(intercept_scale, 1.0)
+        if self.eta0 != "auto":
+            eta0 = float(self.eta0)
+        elif self.solver == "adam":
+            eta0 = ADAM_ETA0
+        else:
+            eta0 *= 1.0 - self.momentum
+        state.eta = eta0
+        self._state = state
+        self._batch_size = batch_size
+        self._intercept_scale = intercept_scale
+        self._rng = rng
+        self._reset_monitoring()
+
+    def _reset_monitoring(self):
+        self.loss_curve_ = []
+        self.validation_loss_curve_ = []
+        self.validation_scores_ = []
+        self.best_loss_ = np.inf
+        self.n_iter_ = 0
+        self._no_improvement = 0
+
+    def _hyper(self):
+        from sgdlogit._training import make_hyper
+
+        return make_hyper(
+            alpha=self.alpha,
+            penalty=self.penalty,
+            l1_ratio=self.l1_ratio,
+            momentum=self.momentum,
+            solver=self.solver,
+            fit_intercept=self.fit_intercept,
+            intercept_scale=self._intercept_scale,
+        )
+
+    def _first_averaged(self, state, batch_size, n_batches):
+        """Index of the first update of the coming epoch that enters the average."""
+        if not self.average:
+            return n_batches
+        start = 1 if self.average is True else int(self.average)
+        # sample count after batch b is seen + (b + 1) * batch_size (last batch aside)
+        needed = start - state.n_samples_seen
+        first = max(0, -(-needed // batch_size) - 1)
+        return min(first, n_batches)
+
+    def _train(self, X, y_index, sample_weight, train_rows, n_epochs, validation, *, fitting):
+        """Run ``n_epochs`` epochs (``fit`` may stop earlier), then store the model.
+
+        ``fitting`` is True for ``fit``: the stopping rule can end training and reaching
+        ``n_epochs`` warns; ``partial_fit`` always runs its epoch.
+        """
+        from sgdlogit._training import make_epoch_runner
+
+        state, rng, batch_size = self._state, self._rng, self._batch_size
+        run_epoch = make_epoch_runner(X, y_index, sample_weight, state, self._hyper(), batch_size)
+        n_rows = train_rows.shape[0]
+        n_batches = -(-n_rows // batch_size)
+        train_weight_sum = self._weight_sum(sample_weight, train_rows)
+        monitor_validation = validation is not None and self.early_stopping
+        converged = False
+        start_time = time.perf_counter()
+        for _ in range(n_epochs):
+            order = rng.permutation(train_rows) if self.shuffle else train_rows
+            steps = batch_steps(
+                self.learning_rate, state.eta, self.alpha, self.power_t,
+                batch_size, state.n_updates, n_batches,
+            )  # fmt: skip
+            first_averaged = self._first_averaged(state, batch_size, n_batches)
+            loss_sum = run_epoch(order, steps, first_averaged)
+            state.n_updates += n_batches
+            state.n_samples_seen += n_rows
+            self.n_iter_ += 1
+            if not (np.isfinite(loss_sum) and np.all(np.isfinite(state.W))):
+                raise ValueError(
+                    f"Training diverged at epoch {self.n_iter_}: the weights or the loss "
+                    "became non-finite. Scale the input (e.g. with StandardScaler) or use "
+                    "a smaller eta0."
+                )
+            model = state.averaged_model()
+            objective = loss_sum / train_weight_sum + penalty_value(
+                model[:, :-1], self.penalty, self.alpha, self.l1_ratio
+            )
+            self.loss_curve_.append(objective)
+            monitored = objective
+            message = f"Epoch {self.n_iter_}, loss: {objective:.6f}"
+            if validation is not None:
+                X_val, y_val, w_val = validation
+                decision = self._decision(X_val, model)
+                val_loss = mean_log_loss(decision, y_val, w_val)
+                predicted = decision > 0 if decision.ndim == 1 else decision.argmax(axis=1)
+                val_score = float(np.average(predicted == y_val, weights=w_val))
+                self.validation_loss_curve_.append(val_loss)
+                self.validation_scores_.append(val_score)
+                message += f", validation loss: {val_loss:.6f}, validation score: {val_score:.4f}"
+                if monitor_validation:
+                    monitored = val_loss
+            if self.verbose:
+                elapsed = time.perf_counter() - start_time
+                print(f"{message}, step: {steps[-1]:.4g}, elapsed: {elapsed:.2f} s")
+            if self.tol is not None and monitored > self.best_loss_ - self.tol:
+                self._no_improvement += 1
+            else:
+                self._no_improvement = 0
+            self.best_loss_ = min(self.best_loss_, monitored)
+            if self._no_improvement >= self.n_iter_no_change:
+                if self.learning_rate == "adaptive" and state.eta > MIN_ADAPTIVE_ETA:
+                    state.eta /= ADAPTIVE_DIVISOR
+                    self._no_improvement = 0
+                    if self.verbose:
+                        print(f"Reducing the step to {state.eta:.4g}")
+                if fitting and (self.learning_rate != "adaptive" or state.eta <= MIN_ADAPTIVE_ETA):
+                    converged = True
+                    break
+        self._store_model(state)
+        if fitting and not converged and self.tol is not None:
+            warnings.warn(
+                f"Maximum number of epochs ({n_epochs}) reached before convergence; "
+                "consider increasing max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _decision(self, X, model):
+        decision = X @ model[:, :-1].T + model[:, -1]
+        decision = np.asarray(decision)
+        return decision.ravel() if model.shape[0] == 1 else decision
+
+    def _store_model(self, state):
+        model = state.averaged_model()
+        self.coef_ = np.array(model[:, :-1], dtype=state.W.dtype, order="C")
+        self.intercept_ = np.array(model[:, -1], dtype=state.W.dtype)
+        self.t_ = state.n_updates

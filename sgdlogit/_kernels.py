@@ -1,0 +1,418 @@
+"""Compiled kernels: one mini-batch SGD epoch over dense or CSR rows.
+
+The kernels are pure functions over arrays and scalars. Python draws the row order and the
+step sizes, allocates every buffer once per fit, and owns the epoch loop; a kernel runs one
+epoch, updates the model arrays in place and returns the weighted training loss it saw.
+
+Model layout shared by every kernel: ``W`` has shape ``(n_outputs, n_features + 1)``; the
+first ``n_features`` columns are the coefficients, the last one the intercepts.
+``n_outputs`` is 1 for a binary model (sigmoid of one logit) and ``K`` for a multinomial
+model (softmax over ``K`` logits).
+
+Penalty: the L2 part is applied as weight decay; plain SGD keeps ``W = scale * V`` so the
+decay costs O(1) per update (the scale is folded back into ``W`` when it gets small and at
+the end of every epoch). The L1 part uses the cumulative-penalty truncation of Tsuruoka,
+Tsujii and Ananiadou (2009), so L1 yields exact zeros.
+"""
+
+import numpy as np
+from numba import njit
+
+# Indices into the ``hyper`` array of scalar hyper-parameters.
+ALPHA_L2 = 0
+ALPHA_L1 = 1
+MOMENTUM = 2
+BETA1 = 3
+BETA2 = 4
+ADAM_EPS = 5
+INTERCEPT_SCALE = 6
+FIT_INTERCEPT = 7
+USE_ADAM = 8
+N_HYPER = 9
+
+# Indices into the ``counters`` array of state that persists across epochs.
+L1_TOTAL = 0  # cumulative L1 penalty u of Tsuruoka et al.
+N_AVERAGED = 1  # number of updates summed into the averaged model
+ADAM_STEPS = 2
+N_COUNTERS = 3
+
+# sklearn's guard: a per-sample loss derivative is clipped to this magnitude.
+MAX_DLOSS = 1e12
+# Logits beyond this are saturated; capping them keeps exp/log finite for any input.
+MAX_LOGIT = 1e30
+# Fold the decay scale back into W before it underflows.
+MIN_SCALE = 1e-9
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _softplus(z):
+    """log(1 + exp(z)) without overflow."""
+    if z > 0.0:
+        return z + np.log1p(np.exp(-z))
+    return np.log1p(np.exp(z))
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _loss_and_dloss(z, label, weight, scale_out):
+    """Weighted log-loss of one sample; overwrite the logits by the loss derivative.
+
+    Parameters
+    ----------
+    z : ndarray of shape (n_outputs,)
+        Logits, replaced in place by ``weight * d loss / d z * scale_out`` (clipped).
+    label : int
+        Class index (0 or 1 for a binary model).
+    weight : float
+        Sample weight.
+    scale_out : float
+        Factor applied to the derivative (``1 / batch size``).
+
+    Returns
+    -------
+    loss : float
+        ``weight * loss`` in float64.
+    """
+    n_outputs = z.shape[0]
+    for k in range(n_outputs):
+        z[k] = min(max(z[k], -MAX_LOGIT), MAX_LOGIT)
+    if n_outputs == 1:
+        zk = float(z[0])
+        if label == 1:
+            loss = _softplus(-zk)
+        else:
+            loss = _softplus(zk)
+        if zk >= 0.0:
+            p = 1.0 / (1.0 + np.exp(-zk))
+        else:
+            e = np.exp(zk)
+            p = e / (1.0 + e)
+        g = weight * (p - label)
+        z[0] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
+        return weight * loss
+    zmax = float(z[0])
+    for k in range(1, n_outputs):
+        zmax = max(zmax, float(z[k]))
+    total = 0.0
+    for k in range(n_outputs):
+        total += np.exp(z[k] - zmax)
+    loss = zmax + np.log(total) - z[label]
+    for k in range(n_outputs):
+        g = weight * (np.exp(z[k] - zmax) / total - (1.0 if k == label else 0.0))
+        z[k] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
+    return weight * loss
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _truncate_l1(W, q, j, scale, total):
+    """Apply the pending cumulative L1 penalty to feature ``j`` of every output.
+
+    ``W[:, j] * scale`` are the current coefficients, ``q[:, j]`` the penalty already applied
+    to them and ``total`` the penalty every coefficient should have received by now.
+    """
+    for k in range(W.shape[0]):
+        w = W[k, j] * scale
+        before = w
+        if w > 0.0:
+            w = max(0.0, w - (total + q[k, j]))
+        elif w < 0.0:
+            w = min(0.0, w + (total - q[k, j]))
+        q[k, j] += w - before
+        W[k, j] = w / scale
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _adaptive_update(W, grad, opt, eta, hyper, counters):
+    """Heavy-ball momentum or Adam step ``W -= eta * direction(grad)``, dense in W.
+
+    ``grad`` holds the mini-batch gradient of the loss; the L2 term is added here. ``opt[0]``
+    is the velocity (momentum) or first moment (Adam), ``opt[1]`` Adam's second moment.
+    """
+    n_outputs, n_cols = W.shape
+    n_features = n_cols - 1
+    alpha_l2 = hyper[ALPHA_L2]
+    intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
+    if hyper[USE_ADAM] != 0.0:
+        beta1 = hyper[BETA1]
+        beta2 = hyper[BETA2]
+        counters[ADAM_STEPS] += 1.0
+        bias1 = 1.0 - beta1 ** counters[ADAM_STEPS]
+        bias2 = 1.0 - beta2 ** counters[ADAM_STEPS]
+        for k in range(n_outputs):
+            for j in range(n_cols):
+                g = grad[k, j]
+                step = eta
+                if j < n_features:
+                    g += alpha_l2 * W[k, j]
+                else:
+                    step = eta * intercept_step
+                m = beta1 * opt[0, k, j] + (1.0 - beta1) * g
+                v = beta2 * opt[1, k, j] + (1.0 - beta2) * g * g
+                opt[0, k, j] = m
+                opt[1, k, j] = v
+                W[k, j] -= step * (m / bias1) / (np.sqrt(v / bias2) + hyper[ADAM_EPS])
+    else:
+        momentum = hyper[MOMENTUM]
+        for k in range(n_outputs):
+            for j in range(n_cols):
+                g = grad[k, j]
+                step = eta
+                if j < n_features:
+                    g += alpha_l2 * W[k, j]
+                else:
+                    step = eta * intercept_step
+                v = momentum * opt[0, k, j] + g
+                opt[0, k, j] = v
+                W[k, j] -= step * v
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _decay_scale(scale, eta, alpha_l2):
+    """Multiply the lazy scale by the L2 decay of one step (clamped at zero as in sklearn)."""
+    return scale * max(0.0, 1.0 - eta * alpha_l2)
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _fold_scale(W, scale):
+    """Write ``W[:, :-1] *= scale`` and return the new scale, 1."""
+    n_features = W.shape[1] - 1
+    for k in range(W.shape[0]):
+        for j in range(n_features):
+            W[k, j] *= scale
+    return 1.0
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _add_to_average(W, scale, avg, counters):
+    """Add the current model to the running sum ``avg`` (dense, O(n_outputs * n_features))."""
+    n_features = W.shape[1] - 1
+    for k in range(W.shape[0]):
+        for j in range(n_features):
+            avg[k, j] += W[k, j] * scale
+        avg[k, n_features] += W[k, n_features]
+    counters[N_AVERAGED] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def dense_epoch(
+    X, y, sample_weight, order, batch_size, steps, first_averaged,
+    W, q, opt, avg, counters, hyper, logits, grad,
+):  # fmt: skip
+    """Run one epoch of mini-batch SGD over the rows of a dense matrix.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+        Training rows; read only.
+    y : ndarray of shape (n_samples,), int32
+        Class index of each row.
+    sample_weight : ndarray of shape (n_samples,), dtype of X
+        Per-row weights (class weights folded in), normalized to mean one over the fit.
+    order : ndarray of shape (n_rows,), int64
+        Rows in visiting order; batch ``b`` is ``order[b * batch_size:(b + 1) * batch_size]``.
+    batch_size : int
+        Rows per update; the last batch may be smaller.
+    steps : ndarray of shape (n_batches,), float64
+        Step size of every update.
+    first_averaged : int
+        Updates ``b >= first_averaged`` are added to the averaged model.
+    W : ndarray of shape (n_outputs, n_features + 1), dtype of X
+        Coefficients and intercepts; updated in place.
+    q : ndarray of shape (n_outputs, n_features), float64, or empty
+        L1 penalty applied so far per coefficient (used when ``hyper[ALPHA_L1] > 0``).
+    opt : ndarray of shape (2, n_outputs, n_features + 1), dtype of X, or empty
+        Momentum / Adam state (used when momentum > 0 or Adam).
+    avg : ndarray of shape (n_outputs, n_features + 1), float64, or empty
+        Running sum of the models of averaged updates.
+    counters : ndarray of shape (N_COUNTERS,), float64
+        Persistent scalar state (cumulative L1 penalty, number of averaged updates, Adam
+        step count); updated in place.
+    hyper : ndarray of shape (N_HYPER,), float64
+        Scalar hyper-parameters, see the index constants of this module.
+    logits : ndarray of shape (batch_size, n_outputs), dtype of X
+        Work buffer.
+    grad : ndarray of shape (n_outputs, n_features + 1), dtype of X, or empty
+        Work buffer for the momentum / Adam gradient.
+
+    Returns
+    -------
+    loss : float
+        Sum over the epoch of ``sample_weight * log-loss``, each taken before its update.
+
+    Notes
+    -----
+    Cost per update: O(batch_size * n_features * n_outputs) for the gradient plus
+    O(n_features * n_outputs) for the penalty, momentum / Adam and averaging.
+    """
+    n_rows = order.shape[0]
+    n_outputs = W.shape[0]
+    n_features = X.shape[1]
+    alpha_l2 = hyper[ALPHA_L2]
+    alpha_l1 = hyper[ALPHA_L1]
+    intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
+    adaptive = hyper[MOMENTUM] > 0.0 or hyper[USE_ADAM] != 0.0
+    scale = 1.0
+    loss = 0.0
+    for b in range(steps.shape[0]):
+        start = b * batch_size
+        size = min(batch_size, n_rows - start)
+        eta = steps[b]
+        inv_size = 1.0 / size
+        for r in range(size):
+            i = order[start + r]
+            x = X[i]
+            for k in range(n_outputs):
+                acc = 0.0
+                for j in range(n_features):
+                    acc += W[k, j] * x[j]
+                logits[r, k] = acc * scale + W[k, n_features]
+            loss += _loss_and_dloss(logits[r], y[i], sample_weight[i], inv_size)
+        if adaptive:
+            grad[:] = 0.0
+            for r in range(size):
+                x = X[order[start + r]]
+                for k in range(n_outputs):
+                    g = logits[r, k]
+                    for j in range(n_features):
+                        grad[k, j] += g * x[j]
+                    grad[k, n_features] += g
+            _adaptive_update(W, grad, opt, eta, hyper, counters)
+        else:
+            scale = _decay_scale(scale, eta, alpha_l2)
+            if scale < MIN_SCALE:
+                scale = _fold_scale(W, scale)
+            for r in range(size):
+                x = X[order[start + r]]
+                for k in range(n_outputs):
+                    g = logits[r, k]
+                    c = -eta * g / scale
+                    for j in range(n_features):
+                        W[k, j] += c * x[j]
+                    W[k, n_features] -= eta * intercept_step * g
+        if alpha_l1 > 0.0:
+            counters[L1_TOTAL] += eta * alpha_l1
+            for j in range(n_features):
+                _truncate_l1(W, q, j, scale, counters[L1_TOTAL])
+        if b >= first_averaged:
+            _add_to_average(W, scale, avg, counters)
+    _fold_scale(W, scale)
+    return loss
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _flush_average(W, scale_sum, avg, marks, j):
+    """Bring feature ``j`` of the lazily averaged sum up to date (CSR plain SGD).
+
+    Between two touches ``V[:, j]`` is constant and the coefficient is ``scale_t * V[:, j]``,
+    so the sum of the coefficients over those updates is ``V[:, j] * (sum of scale_t)``.
+    """
+    delta = scale_sum - marks[j]
+    if delta != 0.0:
+        for k in range(W.shape[0]):
+            avg[k, j] += W[k, j] * delta
+        marks[j] = scale_sum
+
+
+@njit(cache=True, nogil=True)
+def csr_epoch(
+    data, indices, indptr, y, sample_weight, order, batch_size, steps, first_averaged,
+    W, q, opt, avg, counters, hyper, logits, grad, marks,
+):  # fmt: skip
+    """Run one epoch of mini-batch SGD over the rows of a CSR matrix.
+
+    Parameters are those of :func:`dense_epoch`, with the matrix given as its CSR arrays
+    ``data`` (float32 or float64), ``indices`` and ``indptr`` (int32), and one more work
+    buffer ``marks`` of shape (n_features,), float64 (used when averaging).
+
+    Returns
+    -------
+    loss : float
+        Sum over the epoch of ``sample_weight * log-loss``, each taken before its update.
+
+    Notes
+    -----
+    With plain SGD an update costs O(nnz of the batch * n_outputs): the L2 decay is a scalar
+    scale, the L1 truncation and the averaging are applied lazily to the features a batch
+    touches and caught up for every feature once at the end of the epoch
+    (O(n_features * n_outputs) per epoch). Momentum and Adam move every coefficient at every
+    update, so with them an update costs O(n_features * n_outputs) on top of the gradient.
+    """
+    n_rows = order.shape[0]
+    n_outputs = W.shape[0]
+    n_features = W.shape[1] - 1
+    alpha_l2 = hyper[ALPHA_L2]
+    alpha_l1 = hyper[ALPHA_L1]
+    intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
+    adaptive = hyper[MOMENTUM] > 0.0 or hyper[USE_ADAM] != 0.0
+    lazy_average = avg.shape[0] > 0 and not adaptive
+    scale = 1.0
+    scale_sum = 0.0  # sum of the scales of averaged updates since the last full flush
+    marks[:] = 0.0
+    loss = 0.0
+    for b in range(steps.shape[0]):
+        start = b * batch_size
+        size = min(batch_size, n_rows - start)
+        eta = steps[b]
+        inv_size = 1.0 / size
+        for r in range(size):
+            i = order[start + r]
+            for k in range(n_outputs):
+                acc = 0.0
+                for p in range(indptr[i], indptr[i + 1]):
+                    acc += W[k, indices[p]] * data[p]
+                logits[r, k] = acc * scale + W[k, n_features]
+            loss += _loss_and_dloss(logits[r], y[i], sample_weight[i], inv_size)
+        if adaptive:
+            grad[:] = 0.0
+            for r in range(size):
+                i = order[start + r]
+                for k in range(n_outputs):
+                    g = logits[r, k]
+                    for p in range(indptr[i], indptr[i + 1]):
+                        grad[k, indices[p]] += g * data[p]
+                    grad[k, n_features] += g
+            _adaptive_update(W, grad, opt, eta, hyper, counters)
+            if alpha_l1 > 0.0:
+                counters[L1_TOTAL] += eta * alpha_l1
+                for j in range(n_features):
+                    _truncate_l1(W, q, j, 1.0, counters[L1_TOTAL])
+            if b >= first_averaged:
+                _add_to_average(W, 1.0, avg, counters)
+        else:
+            scale = _decay_scale(scale, eta, alpha_l2)
+            if scale < MIN_SCALE:
+                if lazy_average:
+                    for j in range(n_features):
+                        _flush_average(W, scale_sum, avg, marks, j)
+                    scale_sum = 0.0
+                    marks[:] = 0.0
+                scale = _fold_scale(W, scale)
+            for r in range(size):
+                i = order[start + r]
+                for p in range(indptr[i], indptr[i + 1]):
+                    j = indices[p]
+                    if lazy_average:
+                        _flush_average(W, scale_sum, avg, marks, j)
+                    c = -eta * data[p] / scale
+                    for k in range(n_outputs):
+                        W[k, j] += c * logits[r, k]
+                for k in range(n_outputs):
+                    W[k, n_features] -= eta * intercept_step * logits[r, k]
+            if alpha_l1 > 0.0:
+                counters[L1_TOTAL] += eta * alpha_l1
+                for r in range(size):
+                    i = order[start + r]
+                    for p in range(indptr[i], indptr[i + 1]):
+                        _truncate_l1(W, q, indices[p], scale, counters[L1_TOTAL])
+            if b >= first_averaged:
+                scale_sum += scale
+                for k in range(n_outputs):
+                    avg[k, n_features] += W[k, n_features]
+                counters[N_AVERAGED] += 1.0
+    if lazy_average:
+        for j in range(n_features):
+            _flush_average(W, scale_sum, avg, marks, j)
+    _fold_scale(W, scale)
+    if alpha_l1 > 0.0:
+        for j in range(n_features):
+            _truncate_l1(W, q, j, 1.0, counters[L1_TOTAL])
+    return loss

@@ -1,0 +1,144 @@
+r"""Step-size schedules for mini-batch updates, and the data-driven initial step.
+
+Every schedule gives the step of update ``t`` (``t = 0, 1, ...`` counts the updates made since
+the schedule started, across epochs and ``partial_fit`` calls). An update moves the weights
+by ``eta_t`` times the mean gradient of its batch, so the steps below are per batch:
+
+- ``'constant'``: :math:`\eta_t = \eta_0`.
+- ``'invscaling'``: :math:`\eta_t = \eta_0 / (t + 1)^{p}` with ``p = power_t``.
+- ``'adaptive'``: :math:`\eta_0`, divided by 5 by the estimator each time the monitored loss
+  stalls for ``n_iter_no_change`` epochs.
+- ``'optimal'``: SGDClassifier's schedule for strongly convex objectives,
+  :math:`\eta_t = 1 / (\alpha (t_0 / B + t))` with :math:`t_0 = \alpha^{-3/4}` and batch
+  size :math:`B`. With ``B = 1`` it is exactly SGDClassifier's per-sample schedule; with
+  larger batches each update takes the step that ``B`` per-sample updates would take together.
+- ``'auto'``: :math:`\eta_t = \eta_0 / (1 + \alpha \eta_0 t)`, a constant step for the
+  first :math:`1 / (\alpha \eta_0)` updates that then decays as :math:`1 / (\alpha t)`, the
+  rate that makes SGD converge on an objective that is :math:`\alpha`-strongly convex.
+
+``eta0='auto'`` picks :math:`\eta_0 = 1 / \hat L_B`, the inverse of an estimate of the
+curvature of a mini-batch loss of size ``B`` (see :func:`estimate_steps`), so the same
+defaults work on standardized, unscaled, dense and sparse data.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+#: Adam's step when ``eta0='auto'`` (the customary default of the method).
+ADAM_ETA0 = 1e-3
+# Rows and power iterations used to estimate the curvature for ``eta0='auto'``.
+_CURVATURE_ROWS = 2000
+_POWER_ITERATIONS = 30
+
+
+def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
+    """Return the step of each of the next ``n_batches`` updates.
+
+    Parameters
+    ----------
+    schedule : {'auto', 'constant', 'optimal', 'invscaling', 'adaptive'}
+        Name of the schedule.
+    eta0 : float
+        Initial (or constant) step; the current step for ``'adaptive'``.
+    alpha : float
+        Regularization strength.
+    power_t : float
+        Exponent of ``'invscaling'``.
+    batch_size : int
+        Samples per update.
+    t : int
+        Updates made before the first of these.
+    n_batches : int
+        Number of steps to return.
+
+    Returns
+    -------
+    steps : ndarray of shape (n_batches,), float64
+    """
+    updates = np.arange(t, t + n_batches, dtype=np.float64)
+    if schedule in ("constant", "adaptive"):
+        return np.full(n_batches, float(eta0))
+    if schedule == "invscaling":
+        return eta0 / (updates + 1.0) ** power_t
+    if schedule == "optimal":
+        t0 = alpha**-0.75
+        return 1.0 / (alpha * (t0 / batch_size + updates))
+    if schedule == "auto":
+        return eta0 / (1.0 + alpha * eta0 * updates)
+    raise ValueError(f"Unknown learning rate schedule {schedule!r}.")
+
+
+def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_state):
+    r"""Data-driven initial step and intercept step factor.
+
+    The intercept's step is the coefficients' step times ``intercept_scale``, the mean
+    square of the nonzero feature values (1 on standardized data, about ``1 / nnz per row``
+    on L2-normalized sparse rows, large on unscaled data): a diagonal preconditioner that
+    lets the intercept learn at the pace of the coefficients whatever the scale of ``X``.
+
+    The Hessian of the mean log-loss over a batch is at most :math:`\frac14 X_B^T X_B / B`,
+    with the intercept entering as a column of ones scaled by ``sqrt(intercept_scale)``.
+    Its largest eigenvalue is estimated as
+    :math:`\hat L_B = \frac14 (\lambda + (\bar r - \lambda) / B)`, where :math:`\lambda` is
+    the largest eigenvalue of the weighted second-moment matrix of the rows (power iteration on
+    at most 2,000 sampled rows) and :math:`\bar r` the mean squared row norm: with ``B = 1``
+    it is the typical per-sample curvature, with large batches that of the full loss. The
+    initial step is :math:`1 / \hat L_B`.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Training data.
+    sample_weight : ndarray of shape (n_samples,)
+        Sample weights.
+    rows : ndarray of int
+        The training rows (at most 2,000 of them are read).
+    batch_size : int
+        Samples per update.
+    fit_intercept : bool
+        Whether an intercept is fitted.
+    random_state : numpy.random.RandomState
+        Draws the row sample.
+
+    Returns
+    -------
+    eta0 : float
+        Initial step for the coefficients.
+    intercept_scale : float
+        Factor of the intercept's step (0 without intercept).
+    """
+    if rows.shape[0] > _CURVATURE_ROWS:
+        rows = np.sort(random_state.choice(rows, _CURVATURE_ROWS, replace=False))
+    X = X[rows]
+    sample_weight = sample_weight[rows]
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    weights = weights / weights.sum()
+    if sp.issparse(X):
+        X = X.astype(np.float64)
+        sq_norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        nnz = np.diff(X.indptr)
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        sq_norms = np.einsum("ij,ij->i", X, X)
+        nnz = np.count_nonzero(X, axis=1)
+    mean_sq_norm = weights @ sq_norms
+    intercept_scale = 0.0
+    if fit_intercept:
+        mean_nnz = weights @ nnz
+        intercept_scale = mean_sq_norm / mean_nnz if mean_nnz > 0 else 1.0
+        if not np.isfinite(intercept_scale) or intercept_scale <= 0:
+            intercept_scale = 1.0
+    ones = np.sqrt(intercept_scale)
+    v = np.ones(X.shape[1] + 1)
+    eigenvalue = 0.0
+    for _ in range(_POWER_ITERATIONS):
+        v /= np.linalg.norm(v)
+        u = X @ v[:-1] + ones * v[-1]
+        wu = weights * u
+        v = np.append(X.T @ wu, ones * wu.sum())
+        eigenvalue = np.linalg.norm(v)
+    mean_sq_norm += intercept_scale
+    curvature = 0.25 * (eigenvalue + max(mean_sq_norm - eigenvalue, 0.0) / batch_size)
+    if not np.isfinite(curvature) or curvature <= 0.0:
+        return 1.0, float(intercept_scale)
+    return float(1.0 / curvature), float(intercept_scale)
