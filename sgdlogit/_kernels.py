@@ -166,6 +166,20 @@ def _adaptive_update(W, grad, opt, eta, hyper, counters):
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _step_coefficients(W, dloss, eta, intercept_step, scale):
+    """Step the intercepts of one sample; turn ``dloss`` into its coefficient factors.
+
+    On return ``dloss[k]`` is the factor of ``x`` in the update of ``W[k, :-1]`` (in units of
+    the lazy ``scale``); dense and CSR kernels share it so they round identically.
+    """
+    n_features = W.shape[1] - 1
+    for k in range(W.shape[0]):
+        g = dloss[k]
+        W[k, n_features] -= eta * intercept_step * g
+        dloss[k] = -eta * g / scale
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _decay_scale(scale, eta, alpha_l2):
     """Multiply the lazy scale by the L2 decay of one step (clamped at zero as in sklearn)."""
     return scale * max(0.0, 1.0 - eta * alpha_l2)
@@ -281,13 +295,12 @@ def dense_epoch(
             if scale < MIN_SCALE:
                 scale = _fold_scale(W, scale)
             for r in range(size):
+                _step_coefficients(W, logits[r], eta, intercept_step, scale)
                 x = X[order[start + r]]
                 for k in range(n_outputs):
-                    g = logits[r, k]
-                    c = -eta * g / scale
+                    c = logits[r, k]
                     for j in range(n_features):
                         W[k, j] += c * x[j]
-                    W[k, n_features] -= eta * intercept_step * g
         if alpha_l1 > 0.0:
             counters[L1_TOTAL] += eta * alpha_l1
             for j in range(n_features):
@@ -387,16 +400,15 @@ def csr_epoch(
                     marks[:] = 0.0
                 scale = _fold_scale(W, scale)
             for r in range(size):
+                _step_coefficients(W, logits[r], eta, intercept_step, scale)
                 i = order[start + r]
                 for p in range(indptr[i], indptr[i + 1]):
                     j = indices[p]
                     if lazy_average:
                         _flush_average(W, scale_sum, avg, marks, j)
-                    c = -eta * data[p] / scale
+                    x = data[p]
                     for k in range(n_outputs):
-                        W[k, j] += c * logits[r, k]
-                for k in range(n_outputs):
-                    W[k, n_features] -= eta * intercept_step * logits[r, k]
+                        W[k, j] += logits[r, k] * x
             if alpha_l1 > 0.0:
                 counters[L1_TOTAL] += eta * alpha_l1
                 for r in range(size):

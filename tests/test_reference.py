@@ -1,0 +1,128 @@
+"""Fitted models against scikit-learn's LogisticRegression at the same objective."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from sgdlogit import SGDLogitClassifier
+from sgdlogit._objective import mean_log_loss, penalty_value
+
+from conftest import make_text_like
+
+
+def objective(clf, X, y_index, alpha, sample_weight=None):
+    decision = np.asarray(X @ clf.coef_.T.astype(np.float64)) + clf.intercept_
+    if clf.coef_.shape[0] == 1:
+        decision = decision.ravel()
+    loss = mean_log_loss(decision, y_index, sample_weight)
+    return loss + penalty_value(clf.coef_, "l2", alpha, 0.0)
+
+
+def standardized(loader):
+    X, y = loader(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def reference_problems():
+    X, y = standardized(load_breast_cancer)
+    yield "breast_cancer", X, y, None
+    X, y = standardized(load_digits)
+    yield "digits", X, y, None
+    X, y = make_text_like()
+    yield "text_csr", X, y, None
+    X, y = standardized(load_breast_cancer)
+    weights = np.random.default_rng(0).integers(1, 4, size=y.shape[0]).astype(float)
+    yield "breast_cancer_int_weights", X, y, weights
+
+
+@pytest.mark.parametrize(
+    ("name", "X", "y", "sample_weight"),
+    [pytest.param(*problem, id=problem[0]) for problem in reference_problems()],
+)
+def test_same_objective_as_logistic_regression(name, X, y, sample_weight):
+    """alpha = 1 / (C * sum(s)): a converged fit reaches LogisticRegression's objective."""
+    X_train, X_test, y_train, y_test, w_train, _ = train_test_split(
+        X, y, np.ones(y.shape[0]) if sample_weight is None else sample_weight,
+        test_size=0.25, random_state=0, stratify=y,
+    )  # fmt: skip
+    w_train = None if sample_weight is None else w_train
+    C = 1.0
+    total_weight = X_train.shape[0] if w_train is None else w_train.sum()
+    alpha = 1.0 / (C * total_weight)
+    lr = LogisticRegression(C=C, tol=1e-10, max_iter=10_000).fit(
+        X_train, y_train, sample_weight=w_train
+    )
+    sgd = SGDLogitClassifier(
+        alpha=alpha, batch_size=1, max_iter=600, tol=None, random_state=0
+    ).fit(X_train, y_train, sample_weight=w_train)
+    y_index = np.searchsorted(lr.classes_, y_train)
+    f_lr = objective(lr, X_train, y_index, alpha, w_train)
+    f_sgd = objective(sgd, X_train, y_index, alpha, w_train)
+    assert f_sgd >= f_lr * (1 - 1e-9), "LogisticRegression should be at the optimum"
+    assert (f_sgd - f_lr) / f_lr < 1e-3
+    loss_lr = log_loss(y_test, lr.predict_proba(X_test))
+    loss_sgd = log_loss(y_test, sgd.predict_proba(X_test))
+    assert abs(loss_sgd - loss_lr) < 0.01
+
+
+def test_objective_is_lower_than_a_perturbed_optimum():
+    """The check above can fail: a slightly perturbed optimum misses the 1e-3 bound."""
+    X, y = standardized(load_breast_cancer)
+    alpha = 1.0 / X.shape[0]
+    lr = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(X, y)
+    f_lr = objective(lr, X, y, alpha)
+    lr.coef_ = lr.coef_ * 1.2
+    assert (objective(lr, X, y, alpha) - f_lr) / f_lr > 1e-3
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"average": True},
+        {"momentum": 0.5},
+        {"batch_size": 1, "learning_rate": "optimal"},
+        {"n_jobs": 2},
+    ],
+)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_csr_and_dense_give_the_same_coefficients(params, n_classes):
+    X, y = make_classification(
+        n_samples=400, n_features=20, n_informative=6, n_classes=n_classes, random_state=1
+    )
+    X[np.abs(X) < 0.8] = 0.0  # a real mix of zeros and values
+    import scipy.sparse as sp
+
+    settings = dict(max_iter=20, tol=None, random_state=3, **params)
+    dense = SGDLogitClassifier(**settings).fit(X, y)
+    sparse = SGDLogitClassifier(**settings).fit(sp.csr_matrix(X), y)
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize(
+    "loader", [load_breast_cancer, load_digits, load_wine, "make_classification"]
+)
+def test_untuned_defaults_match_logistic_regression_accuracy(loader):
+    if loader == "make_classification":
+        X, y = make_classification(
+            n_samples=50_000, n_features=40, n_informative=20, random_state=0
+        )
+    else:
+        X, y = loader(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=0, stratify=y
+    )
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sgd = SGDLogitClassifier(random_state=0).fit(X_train, y_train)
+    lr = LogisticRegression().fit(X_train, y_train)
+    assert sgd.score(X_test, y_test) >= lr.score(X_test, y_test) - 0.01
