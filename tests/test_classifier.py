@@ -1,0 +1,334 @@
+"""Behaviour of SGDLogitClassifier: training API, attributes, reproducibility, integration."""
+
+import pickle
+import subprocess
+import sys
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn import config_context
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sgdlogit import SGDLogitClassifier
+
+
+@pytest.fixture
+def split_data():
+    X, y = make_classification(
+        n_samples=4000, n_features=20, n_informative=10, n_classes=3, random_state=0
+    )
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+def test_partial_fit_over_chunks_reaches_fit_accuracy(split_data):
+    X_train, X_test, y_train, y_test = split_data
+    full = SGDLogitClassifier(random_state=0).fit(X_train, y_train)
+    streamed = SGDLogitClassifier(random_state=0)
+    classes = np.unique(y_train)
+    for _ in range(5):
+        for X_chunk, y_chunk in zip(
+            np.array_split(X_train, 10), np.array_split(y_train, 10), strict=True
+        ):
+            streamed.partial_fit(X_chunk, y_chunk, classes=classes)
+    assert streamed.score(X_test, y_test) >= full.score(X_test, y_test) - 0.01
+    assert streamed.n_iter_ == 50
+    assert len(streamed.loss_curve_) == 50
+    # the schedule carries over: 50 calls of ceil(300 / 32) = 10 updates
+    assert streamed.t_ == 50 * 10
+
+
+def test_partial_fit_schedule_continues(split_data):
+    X_train, _, y_train, _ = split_data
+    clf = SGDLogitClassifier(learning_rate="invscaling", eta0=0.1, batch_size=100)
+    clf.partial_fit(X_train, y_train, classes=np.unique(y_train))
+    t_first = clf.t_
+    clf.partial_fit(X_train, y_train)
+    assert clf.t_ == 2 * t_first
+
+
+def test_same_seed_is_bit_identical_across_runs(split_data):
+    X_train, _, y_train, _ = split_data
+    first = SGDLogitClassifier(random_state=7, average=10).fit(X_train, y_train)
+    second = SGDLogitClassifier(random_state=7, average=10).fit(X_train, y_train)
+    assert np.array_equal(first.coef_, second.coef_)
+    assert np.array_equal(first.intercept_, second.intercept_)
+    other = SGDLogitClassifier(random_state=8, average=10).fit(X_train, y_train)
+    assert not np.array_equal(first.coef_, other.coef_)
+
+
+FIT_IN_SUBPROCESS = """
+import pickle, sys
+import numpy as np
+from sklearn.datasets import make_classification
+from sgdlogit import SGDLogitClassifier
+X, y = make_classification(n_samples=2000, n_features=15, n_classes=3, n_informative=6,
+                           random_state=0)
+clf = SGDLogitClassifier(random_state=11, solver="adam", max_iter=30, tol=None).fit(X, y)
+sys.stdout.buffer.write(pickle.dumps((clf.coef_, clf.intercept_)))
+"""
+
+
+def test_same_seed_is_bit_identical_across_processes():
+    results = [
+        pickle.loads(
+            subprocess.run(
+                [sys.executable, "-c", FIT_IN_SUBPROCESS], capture_output=True, check=True
+            ).stdout
+        )
+        for _ in range(2)
+    ]
+    assert np.array_equal(results[0][0], results[1][0])
+    assert np.array_equal(results[0][1], results[1][1])
+
+
+def test_concurrent_fits_in_threads_match_sequential(split_data):
+    X_train, _, y_train, _ = split_data
+    estimators = [
+        SGDLogitClassifier(random_state=seed, batch_size=16) for seed in range(4)
+    ] + [SGDLogitClassifier(random_state=0, penalty="l1", average=True)]
+    sequential = [clone(e).fit(X_train, y_train).coef_ for e in estimators]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda e: clone(e).fit(X_train, y_train).coef_, estimators))
+    for expected, got in zip(sequential, threaded, strict=True):
+        assert np.array_equal(expected, got)
+
+
+def test_grid_search_side_by_side_with_logistic_regression():
+    X, y = load_breast_cancer(return_X_y=True)
+    pipeline = Pipeline([("scale", StandardScaler()), ("clf", SGDLogitClassifier())])
+    grid = [
+        {
+            "clf": [SGDLogitClassifier(random_state=0)],
+            "clf__alpha": [1e-4, 1e-3, 1e-2],
+            "clf__batch_size": [8, 64],
+            "clf__eta0": ["auto", 0.01],
+        },
+        {"clf": [LogisticRegression(max_iter=1000)], "clf__C": [0.01, 0.1, 1.0, 10.0]},
+    ]
+    search = GridSearchCV(pipeline, grid, cv=5, n_jobs=2).fit(X, y)
+    results = search.cv_results_
+    is_sgd = np.array([isinstance(c, SGDLogitClassifier) for c in results["param_clf"]])
+    best_sgd = results["mean_test_score"][is_sgd].max()
+    best_lr = results["mean_test_score"][~is_sgd].max()
+    assert is_sgd.sum() == 12 and (~is_sgd).sum() == 4
+    assert best_sgd >= best_lr - 0.01
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_float32_is_preserved_end_to_end(sparse, n_classes):
+    X, y = make_classification(
+        n_samples=200, n_features=6, n_informative=4, n_classes=n_classes, random_state=0
+    )
+    X = X.astype(np.float32)
+    X = sp.csr_matrix(X) if sparse else X
+    clf = SGDLogitClassifier(random_state=0).fit(X, y)
+    assert clf.coef_.dtype == np.float32
+    assert clf.intercept_.dtype == np.float32
+    assert clf.decision_function(X).dtype == np.float32
+    assert clf.predict_proba(X).dtype == np.float32
+    assert clf.predict_log_proba(X).dtype == np.float32
+
+
+def test_other_dtypes_become_float64():
+    X, y = make_classification(n_samples=100, n_features=4, random_state=0)
+    clf = SGDLogitClassifier(random_state=0).fit((X * 10).astype(np.int64), y)
+    assert clf.coef_.dtype == np.float64
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_shapes_and_probabilities(n_classes):
+    X, y = make_classification(
+        n_samples=300, n_features=5, n_informative=4, n_redundant=0, n_classes=n_classes,
+        random_state=0,
+    )  # fmt: skip
+    clf = SGDLogitClassifier(random_state=0).fit(X, y)
+    n_outputs = 1 if n_classes == 2 else n_classes
+    assert clf.coef_.shape == (n_outputs, 5)
+    assert clf.intercept_.shape == (n_outputs,)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-12)
+    assert np.array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(X))
+
+
+def test_probabilities_are_finite_for_huge_decision_values():
+    X, y = make_classification(n_samples=100, n_features=3, n_redundant=0, random_state=0)
+    clf = SGDLogitClassifier(random_state=0).fit(X, y)
+    clf.coef_ = clf.coef_ * 1e6
+    far = X * 1e6
+    proba, log_proba = clf.predict_proba(far), clf.predict_log_proba(far)
+    assert np.all(np.isfinite(proba)) and np.all(np.isfinite(log_proba))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_string_and_bool_labels():
+    X, y = make_classification(n_samples=200, n_features=4, random_state=0)
+    labels = np.array(["spam", "ham"])[y]
+    clf = SGDLogitClassifier(random_state=0).fit(X, labels)
+    assert set(clf.predict(X)) <= {"spam", "ham"}
+    assert list(clf.classes_) == ["ham", "spam"]
+    clf = SGDLogitClassifier(random_state=0).fit(X, y.astype(bool))
+    assert clf.predict(X).dtype == bool
+
+
+def test_pandas_input_sets_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(n_samples=100, n_features=3, n_redundant=0, random_state=0)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    clf = SGDLogitClassifier(random_state=0).fit(frame, pd.Series(y))
+    assert list(clf.feature_names_in_) == ["a", "b", "c"]
+    assert clf.n_features_in_ == 3
+
+
+def test_l1_gives_exact_zeros():
+    X, y = make_classification(
+        n_samples=1000, n_features=50, n_informative=5, n_redundant=0, random_state=0
+    )
+    X = StandardScaler().fit_transform(X)
+    l1 = SGDLogitClassifier(penalty="l1", alpha=0.01, random_state=0).fit(X, y)
+    l2 = SGDLogitClassifier(penalty="l2", alpha=0.01, random_state=0).fit(X, y)
+    assert np.sum(l1.coef_ == 0.0) >= 30
+    assert np.sum(l2.coef_ == 0.0) == 0
+    sparse_l1 = SGDLogitClassifier(penalty="l1", alpha=0.01, random_state=0).fit(
+        sp.csr_matrix(X), y
+    )
+    assert np.sum(sparse_l1.coef_ == 0.0) >= 30
+
+
+def test_average_is_the_mean_of_the_iterates():
+    """With one update per call, the averaged model is the mean of the iterates."""
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    params = dict(batch_size=60, learning_rate="constant", eta0=0.1, shuffle=False)
+    plain = SGDLogitClassifier(**params)
+    averaged = SGDLogitClassifier(average=True, **params)
+    iterates = []
+    for _ in range(5):
+        plain.partial_fit(X, y, classes=[0, 1])
+        averaged.partial_fit(X, y, classes=[0, 1])
+        iterates.append(np.append(plain.coef_.ravel(), plain.intercept_))
+    expected = np.mean(iterates, axis=0)
+    np.testing.assert_allclose(averaged.coef_.ravel(), expected[:-1], rtol=1e-12)
+    np.testing.assert_allclose(averaged.intercept_, expected[-1:], rtol=1e-12)
+
+
+def test_average_starts_after_the_given_number_of_samples():
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    params = dict(batch_size=60, learning_rate="constant", eta0=0.1, shuffle=False)
+    plain, late = SGDLogitClassifier(**params), SGDLogitClassifier(average=121, **params)
+    iterates = []
+    for _ in range(4):
+        plain.partial_fit(X, y, classes=[0, 1])
+        late.partial_fit(X, y, classes=[0, 1])
+        iterates.append(plain.coef_.ravel().copy())
+    # samples seen after each update: 60, 120, 180, 240 -> the last two are averaged
+    np.testing.assert_allclose(late.coef_.ravel(), np.mean(iterates[2:], axis=0), rtol=1e-12)
+
+
+def test_loss_curve_and_validation_curves(split_data):
+    X_train, X_test, y_train, y_test = split_data
+    clf = SGDLogitClassifier(random_state=0).fit(X_train, y_train, X_val=X_test, y_val=y_test)
+    assert len(clf.loss_curve_) == clf.n_iter_
+    assert len(clf.validation_loss_curve_) == clf.n_iter_
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert clf.validation_scores_[-1] == pytest.approx(clf.score(X_test, y_test))
+    assert clf.t_ == clf.n_iter_ * int(np.ceil(X_train.shape[0] / 32))
+
+
+def test_early_stopping_monitors_validation_loss(split_data):
+    X_train, _, y_train, _ = split_data
+    clf = SGDLogitClassifier(
+        early_stopping=True, n_iter_no_change=3, random_state=0, max_iter=200
+    ).fit(X_train, y_train)
+    assert clf.n_iter_ < 200
+    assert len(clf.validation_loss_curve_) == clf.n_iter_
+    assert clf.best_loss_ == pytest.approx(min(clf.validation_loss_curve_))
+    # the held-out tenth is not trained on: training sees 90% of the rows per epoch
+    n_train = X_train.shape[0] - round(0.1 * X_train.shape[0])
+    assert clf.t_ == clf.n_iter_ * int(np.ceil(n_train / 32))
+
+
+def test_convergence_warning_when_max_iter_is_reached(split_data):
+    X_train, _, y_train, _ = split_data
+    with pytest.warns(ConvergenceWarning, match="Maximum number of epochs"):
+        SGDLogitClassifier(max_iter=2, random_state=0).fit(X_train, y_train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SGDLogitClassifier(max_iter=2, tol=None, random_state=0).fit(X_train, y_train)
+
+
+def test_adaptive_schedule_reduces_the_step(split_data):
+    X_train, _, y_train, _ = split_data
+    clf = SGDLogitClassifier(
+        learning_rate="adaptive", eta0=0.05, n_iter_no_change=2, random_state=0
+    ).fit(X_train, y_train)
+    assert clf._state.eta < 0.05
+
+
+def test_warm_start_and_coef_init_continue_from_weights(split_data):
+    X_train, _, y_train, _ = split_data
+    first = SGDLogitClassifier(random_state=0, max_iter=3, tol=None).fit(X_train, y_train)
+    warm = clone(first).set_params(warm_start=True, learning_rate="constant", eta0=1e-12)
+    warm.coef_, warm.intercept_, warm.classes_ = first.coef_, first.intercept_, first.classes_
+    warm.fit(X_train, y_train)
+    # a vanishing step keeps the warm-started weights where they were
+    np.testing.assert_allclose(warm.coef_, first.coef_, atol=1e-9)
+    init = SGDLogitClassifier(learning_rate="constant", eta0=1e-12, max_iter=1, tol=None)
+    init.fit(X_train, y_train, coef_init=first.coef_, intercept_init=first.intercept_)
+    np.testing.assert_allclose(init.coef_, first.coef_, atol=1e-9)
+    cold = clone(first).set_params(learning_rate="constant", eta0=1e-12).fit(X_train, y_train)
+    assert np.abs(cold.coef_).max() < 1e-6
+
+
+def test_verbose_prints_one_line_per_epoch(split_data, capsys):
+    X_train, X_test, y_train, y_test = split_data
+    clf = SGDLogitClassifier(verbose=1, max_iter=3, tol=None, random_state=0)
+    clf.fit(X_train, y_train, X_val=X_test, y_val=y_test)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    assert len(lines) == 3
+    assert "loss:" in lines[0] and "validation loss:" in lines[0] and "elapsed" in lines[0]
+
+
+def test_sample_weight_routing_through_grid_search():
+    X, y = make_classification(n_samples=300, n_features=5, random_state=0)
+    weights = np.where(y == 1, 10.0, 1.0)
+    with config_context(enable_metadata_routing=True):
+        clf = SGDLogitClassifier(random_state=0).set_fit_request(sample_weight=True)
+        clf = clf.set_score_request(sample_weight=False)
+        search = GridSearchCV(clf, {"alpha": [1e-4, 1e-2]}, cv=3)
+        search.fit(X, y, sample_weight=weights)
+        unweighted = SGDLogitClassifier(random_state=0, alpha=search.best_params_["alpha"])
+        unweighted.set_fit_request(sample_weight=False).fit(X, y)
+    # the weighted model predicts the up-weighted class more often
+    assert (search.predict(X) == 1).mean() > (unweighted.predict(X) == 1).mean()
+
+
+def test_class_weight_balanced_in_partial_fit_uses_running_frequencies():
+    X, y = make_classification(n_samples=600, n_features=5, weights=[0.9], random_state=0)
+    clf = SGDLogitClassifier(class_weight="balanced", random_state=0)
+    for X_chunk, y_chunk in zip(np.array_split(X, 3), np.array_split(y, 3), strict=True):
+        clf.partial_fit(X_chunk, y_chunk, classes=[0, 1])
+    assert np.array_equal(clf._class_counts, np.bincount(y))
+    plain = SGDLogitClassifier(random_state=0)
+    for X_chunk, y_chunk in zip(np.array_split(X, 3), np.array_split(y, 3), strict=True):
+        plain.partial_fit(X_chunk, y_chunk, classes=[0, 1])
+    assert (clf.predict(X) == 1).mean() > (plain.predict(X) == 1).mean()
+
+
+def test_pickle_round_trip(split_data):
+    X_train, X_test, y_train, _ = split_data
+    clf = SGDLogitClassifier(random_state=0).fit(X_train, y_train)
+    restored = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
+    restored.partial_fit(X_train, y_train)  # the training state travels too
