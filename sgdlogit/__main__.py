@@ -140,9 +140,7 @@ def main(argv=None):
     )
     parser.add_argument("--csv", metavar="PATH", help="CSV file to use instead of the demos")
     parser.add_argument("--target", metavar="COL", help="label column of the CSV file")
-    parser.add_argument(
-        "--n-jobs", type=int, default=None, help="parallel jobs for GridSearchCV"
-    )
+    parser.add_argument("--n-jobs", type=int, default=None, help="parallel jobs for GridSearchCV")
     parser.add_argument(
         "--plot",
         metavar="PNG",

@@ -113,8 +113,12 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
         Seeds the shuffling, the validation split and the curvature estimate; the same seed
         gives bit-identical results.
     n_jobs : int or None, default=None
-        Accepted for API compatibility; every kernel currently runs on one thread and
-        releases the GIL, so parallel fits (e.g. ``GridSearchCV(n_jobs=...)``) scale.
+        Threads for dense input: each batch is split into ``n_jobs`` chunks whose gradients
+        are computed in parallel, when a batch carries at least 16,384 multiply-adds
+        (``batch_size * n_features * n_outputs``); sparse input and smaller batches run on
+        one thread. ``None`` means 1 and ``-1`` all cores. Results depend on ``n_jobs``
+        (the rounding of the chunk sums) but never on thread timing. The kernels release
+        the GIL, so parallel fits (``GridSearchCV(n_jobs=...)`` with threads) scale too.
     verbose : int, default=0
         With ``verbose >= 1``, print one line per epoch.
 

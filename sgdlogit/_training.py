@@ -5,16 +5,23 @@
 fits it and returns a function running one epoch.
 """
 
+import threading
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import scipy.sparse as sp
+from joblib import effective_n_jobs
 
 from sgdlogit import _kernels as kernels
 
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
 ADAM_EPS = 1e-8
+
+# Threads pay off from about this many multiply-adds per batch (rows x features x outputs).
+MIN_PARALLEL_WORK = 16_384
+_PARALLEL_LOCK = threading.Lock()
 
 
 @dataclass
@@ -70,7 +77,20 @@ def make_hyper(*, alpha, penalty, l1_ratio, momentum, solver, fit_intercept, int
     return hyper
 
 
-def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size):
+def n_chunks_for(n_jobs, batch_size, n_features, n_outputs, sparse):
+    """Chunks each dense batch is split into: ``n_jobs`` where threads pay off, else 1.
+
+    A parallel section costs a few microseconds per batch, so threads only help when a batch
+    carries enough work; CSR batches always run on one thread.
+    """
+    n_jobs = effective_n_jobs(n_jobs)
+    work = batch_size * n_features * n_outputs
+    if sparse or n_jobs <= 1 or work < MIN_PARALLEL_WORK:
+        return 1
+    return min(n_jobs, batch_size)
+
+
+def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chunks=1):
     """Return ``run(order, steps, first_averaged) -> weighted loss sum`` for one epoch.
 
     Parameters
@@ -87,44 +107,54 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size):
         Output of :func:`make_hyper`.
     batch_size : int
         Samples per update.
+    n_chunks : int, default=1
+        Dense input only: chunks per batch, run on up to ``n_chunks`` threads (see
+        :func:`n_chunks_for`). The result depends on ``n_chunks``, never on the threads.
     """
     dtype = state.W.dtype
-    n_outputs = state.W.shape[0]
+    n_outputs, n_cols = state.W.shape
     y_index = np.ascontiguousarray(y_index, dtype=np.int32)
     sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
-    logits = np.empty((batch_size, n_outputs), dtype=dtype)
-    adaptive = state.opt.size > 0
-    grad = np.empty_like(state.W) if adaptive else np.empty((0, 0), dtype)
-    model = (
-        state.W,
-        state.q,
-        state.opt,
-        state.avg,
-        state.counters,
-        hyper,
-        logits,
-        grad,
-    )
+    model = (state.W, state.q, state.opt, state.avg, state.counters, hyper)
 
     if sp.issparse(X):
         data = np.ascontiguousarray(X.data, dtype=dtype)
         indices = np.ascontiguousarray(X.indices, dtype=np.int32)
         indptr = np.ascontiguousarray(X.indptr, dtype=np.int32)
-        marks = np.empty(X.shape[1])
+        logits = np.empty((batch_size, n_outputs), dtype=dtype)
+        grad = np.empty_like(state.W) if state.opt.size else np.empty((0, 0), dtype)
+        marks = np.empty(n_cols - 1)
 
         def run(order, steps, first_averaged):
             return kernels.csr_epoch(
                 data, indices, indptr, y_index, sample_weight, order, batch_size, steps,
-                first_averaged, *model, marks,
+                first_averaged, *model, logits, grad, marks,
             )  # fmt: skip
 
         return run
 
     X = np.ascontiguousarray(X)
+    buffers = (
+        np.empty((n_chunks, n_outputs), dtype=dtype),
+        np.empty((n_chunks, n_outputs, n_cols), dtype=dtype),
+        np.empty(batch_size),
+    )
 
     def run(order, steps, first_averaged):
-        return kernels.dense_epoch(
-            X, y_index, sample_weight, order, batch_size, steps, first_averaged, *model
-        )
+        args = (X, y_index, sample_weight, order, batch_size, steps, first_averaged)
+        if n_chunks > 1 and _PARALLEL_LOCK.acquire(blocking=False):
+            # One parallel section at a time: numba's workqueue threading layer cannot run
+            # two at once. A fit that finds it busy runs the same chunks on its own thread,
+            # which gives bit-identical results.
+            try:
+                previous = numba.get_num_threads()
+                numba.set_num_threads(min(n_chunks, numba.config.NUMBA_NUM_THREADS))
+                try:
+                    return kernels.dense_epoch_parallel(*args, *model, *buffers)
+                finally:
+                    numba.set_num_threads(previous)
+            finally:
+                _PARALLEL_LOCK.release()
+        return kernels.dense_epoch(*args, *model, *buffers)
 
     return run

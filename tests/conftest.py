@@ -34,9 +34,7 @@ def text_data():
 
 @pytest.fixture
 def dense_binary():
-    X, y = make_classification(
-        n_samples=300, n_features=8, n_informative=5, random_state=0
-    )
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=5, random_state=0)
     return X, y
 
 

@@ -92,9 +92,9 @@ def test_same_seed_is_bit_identical_across_processes():
 
 def test_concurrent_fits_in_threads_match_sequential(split_data):
     X_train, _, y_train, _ = split_data
-    estimators = [
-        SGDLogitClassifier(random_state=seed, batch_size=16) for seed in range(4)
-    ] + [SGDLogitClassifier(random_state=0, penalty="l1", average=True)]
+    estimators = [SGDLogitClassifier(random_state=seed, batch_size=16) for seed in range(4)] + [
+        SGDLogitClassifier(random_state=0, penalty="l1", average=True)
+    ]
     sequential = [clone(e).fit(X_train, y_train).coef_ for e in estimators]
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(lambda e: clone(e).fit(X_train, y_train).coef_, estimators))
@@ -332,3 +332,13 @@ def test_pickle_round_trip(split_data):
     restored = pickle.loads(pickle.dumps(clf))
     assert np.array_equal(restored.predict_proba(X_test), clf.predict_proba(X_test))
     restored.partial_fit(X_train, y_train)  # the training state travels too
+
+
+def test_n_jobs_threads_are_deterministic_and_match_one_thread():
+    X, y = make_classification(n_samples=5000, n_features=40, random_state=0)
+    params = dict(batch_size=1024, max_iter=5, tol=None, random_state=0)
+    threaded = [SGDLogitClassifier(n_jobs=2, **params).fit(X, y).coef_ for _ in range(2)]
+    single = SGDLogitClassifier(n_jobs=1, **params).fit(X, y).coef_
+    assert np.array_equal(threaded[0], threaded[1])
+    # only the rounding of the two chunk sums differs from one thread
+    np.testing.assert_allclose(threaded[0], single, rtol=1e-9)

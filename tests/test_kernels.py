@@ -49,8 +49,10 @@ def make_problem(rng, n_classes, sparse, weighted, dtype=np.float64):
     return (sp.csr_matrix(X) if sparse else X), y, weights, W0
 
 
-def run_one_update(X, y, weights, W0, hyper, eta, *, adaptive=False, jit=True):
-    """Run one full-batch update; return the state and the gradient work buffer."""
+def run_one_update(
+    X, y, weights, W0, hyper, eta, *, adaptive=False, jit=True, n_chunks=1, parallel=False
+):
+    """Run one full-batch update; return the state, the loss-gradient buffer and the loss."""
     dtype = X.dtype
     n_outputs, n_cols = W0.shape
     state = TrainingState.zeros(
@@ -62,20 +64,23 @@ def run_one_update(X, y, weights, W0, hyper, eta, *, adaptive=False, jit=True):
         average=False,
     )
     state.W[:] = W0
-    order = np.arange(X.shape[0], dtype=np.int64)
-    steps = np.array([eta])
-    logits = np.empty((X.shape[0], n_outputs), dtype=dtype)
-    grad = np.zeros_like(state.W) if adaptive else np.empty((0, 0), dtype)
-    common = (y, weights, order, X.shape[0], steps, 1, state.W, state.q, state.opt)
-    common += (state.avg, state.counters, hyper, logits, grad)
+    n_rows = X.shape[0]
+    head = (y, weights, np.arange(n_rows, dtype=np.int64), n_rows, np.array([eta]), 1)
+    model = (state.W, state.q, state.opt, state.avg, state.counters, hyper)
     if sp.issparse(X):
         kernel = kernels.csr_epoch if jit else kernels.csr_epoch.py_func
+        logits = np.empty((n_rows, n_outputs), dtype=dtype)
+        grad = np.zeros_like(state.W) if adaptive else np.empty((0, 0), dtype)
         marks = np.empty(n_cols - 1)
-        loss = kernel(X.data, X.indices, X.indptr.astype(np.int32), *common, marks)
-    else:
-        kernel = kernels.dense_epoch if jit else kernels.dense_epoch.py_func
-        loss = kernel(X, *common)
-    return state, grad, loss
+        indptr = X.indptr.astype(np.int32)
+        loss = kernel(X.data, X.indices, indptr, *head, *model, logits, grad, marks)
+        return state, grad, loss
+    kernel = kernels.dense_epoch_parallel if parallel else kernels.dense_epoch
+    kernel = kernel if jit else kernels._dense_epoch.py_func
+    grads = np.zeros((n_chunks, n_outputs, n_cols), dtype=dtype)
+    logits = np.empty((n_chunks, n_outputs), dtype=dtype)
+    loss = kernel(X, *head, *model, logits, grads, np.empty(n_rows))
+    return state, grads[0], loss
 
 
 def hyper_for(penalty, alpha=0.05, l1_ratio=0.3, momentum=0.0, solver="sgd"):
@@ -103,13 +108,14 @@ PATHS = [
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 def test_sgd_update_is_the_objective_gradient(rng, n_classes, sparse, weighted, penalty, momentum):
     X, y, weights, W0 = make_problem(rng, n_classes, sparse, weighted)
+    chunks = {} if sparse else {"n_chunks": 3, "parallel": True}
     l1_ratio = 0.3
     # the smooth part only: the L1 truncation is tested on its own below
     alpha_l2 = {"l2": 0.05, "elasticnet": 0.05 * (1 - l1_ratio), None: 0.0}[penalty]
     hyper = hyper_for(penalty, l1_ratio=l1_ratio, momentum=momentum)
     hyper[kernels.ALPHA_L1] = 0.0
     eta = 0.1
-    state, _, loss = run_one_update(X, y, weights, W0, hyper, eta, adaptive=momentum > 0)
+    state, _, loss = run_one_update(X, y, weights, W0, hyper, eta, adaptive=momentum > 0, **chunks)
     kernel_grad = (W0 - state.W) / eta
     expected = numeric_gradient(W0, X, y, weights, alpha_l2)
     np.testing.assert_allclose(kernel_grad, expected, rtol=1e-6, atol=1e-9)
@@ -167,8 +173,8 @@ def test_python_kernel_matches_compiled(rng, sparse, n_classes):
     """The pure-Python version of each kernel (seen by coverage) computes the same."""
     X, y, weights, W0 = make_problem(rng, n_classes, sparse, True)
     hyper = hyper_for("elasticnet")
-    compiled, _, loss_c = run_one_update(X, y, weights, W0, hyper, 0.1)
-    python, _, loss_p = run_one_update(X, y, weights, W0, hyper, 0.1, jit=False)
+    compiled, _, loss_c = run_one_update(X, y, weights, W0, hyper, 0.1, n_chunks=2)
+    python, _, loss_p = run_one_update(X, y, weights, W0, hyper, 0.1, jit=False, n_chunks=2)
     np.testing.assert_allclose(python.W, compiled.W, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(loss_p, loss_c, rtol=1e-12)
 
@@ -209,3 +215,15 @@ def test_sample_gradient_is_clipped():
     # sample 0: weight * (sigmoid(0) - 1) = -5e19, clipped to -1e12, then / batch size 2
     expected_step = (kernels.MAX_DLOSS + 0.5) / 2
     np.testing.assert_allclose(state.W[0, 0], expected_step, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_chunks", [1, 2, 5])
+def test_parallel_dense_kernel_is_bit_identical_to_serial(rng, n_chunks):
+    X, y, weights, W0 = make_problem(rng, 3, False, True)
+    hyper = hyper_for("elasticnet")
+    serial, _, loss_s = run_one_update(X, y, weights, W0, hyper, 0.1, n_chunks=n_chunks)
+    threaded, _, loss_t = run_one_update(
+        X, y, weights, W0, hyper, 0.1, n_chunks=n_chunks, parallel=True
+    )
+    assert np.array_equal(serial.W, threaded.W)
+    assert loss_s == loss_t

@@ -1,0 +1,799 @@
+"""Error handling: every case of SPEC.md "Errors", checked against scikit-learn's own estimators.
+
+Where scikit-learn has an estimator that fails on the same input, the expected message is taken
+from it (with its name replaced by ``SGDLogitClassifier``), so these tests pin "the same exception
+type and message style as sklearn" rather than a copy of today's wording.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.ensemble import AdaBoostClassifier
+from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sgdlogit import SGDLogitClassifier
+
+N_SAMPLES, N_FEATURES = 40, 3
+PREDICT_METHODS = ["predict", "predict_proba", "predict_log_proba", "decision_function"]
+DIVERGED = r"diverged at epoch {epoch}\b.*[Ss]cal.*StandardScaler.*smaller eta0"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(N_SAMPLES, N_FEATURES))
+    y = (X[:, 0] + 0.5 * rng.normal(size=N_SAMPLES) > 0).astype(int)
+    return X, y
+
+
+@pytest.fixture
+def data3():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(N_SAMPLES, N_FEATURES))
+    y = np.arange(N_SAMPLES) % 3
+    return X, y
+
+
+def ours(**params):
+    # tol=None: a fixed, short run that never warns about convergence
+    return SGDLogitClassifier(random_state=0, max_iter=5, tol=None, **params)
+
+
+def sgd(**params):
+    return SGDClassifier(loss="log_loss", random_state=0, max_iter=5, tol=None, **params)
+
+
+def error_of(call):
+    """The exception raised by ``call()`` (fails the test if nothing is raised)."""
+    with pytest.raises(Exception) as info:
+        call()
+    return info.value
+
+
+def expected_from(reference_error, reference_name="SGDClassifier"):
+    """A ``match`` pattern for the reference estimator's message, with our name in it."""
+    message = str(reference_error).replace(reference_name, "SGDLogitClassifier")
+    return "^" + re.escape(message) + "$"
+
+
+def assert_same_error(call, reference_call, literal, reference_name="SGDClassifier"):
+    """``call`` raises what ``reference_call`` raises, with the same message; both contain
+    ``literal`` (a plain string, so the test does not only trust the reference)."""
+    reference = error_of(reference_call)
+    assert literal in str(reference)
+    with pytest.raises(type(reference), match=expected_from(reference, reference_name)) as info:
+        call()
+    assert type(info.value) is type(reference)
+    assert literal.replace(reference_name, "SGDLogitClassifier") in str(info.value)
+
+
+def run(est, method, X, y, **kwargs):
+    if method == "fit":
+        return est.fit(X, y, **kwargs)
+    if method == "partial_fit":
+        return est.partial_fit(X, y, classes=np.unique(y), **kwargs)
+    if method == "score":
+        return est.score(X, y)
+    return getattr(est, method)(X)
+
+
+# ----------------------------------------------------------------------------- NaN / inf
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", *PREDICT_METHODS, "score"])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
+@pytest.mark.parametrize(
+    "bad, literal",
+    [
+        (np.nan, "Input X contains NaN."),
+        (np.inf, "Input X contains infinity or a value too large for dtype('float64')."),
+        (-np.inf, "Input X contains infinity or a value too large for dtype('float64')."),
+    ],
+    ids=["nan", "inf", "-inf"],
+)
+def test_non_finite_x(data, method, container, bad, literal):
+    X, y = data
+    X_bad = X.copy()
+    X_bad[3, 1] = bad
+    clf, ref = ours(), sgd()
+    if method not in ("fit", "partial_fit"):
+        clf.fit(X, y)
+        ref.fit(X, y)
+    assert_same_error(
+        lambda: run(clf, method, container(X_bad), y),
+        lambda: run(ref, method, container(X_bad), y),
+        literal,
+    )
+
+
+def test_non_finite_x_float32_names_float32(data):
+    X, y = data
+    X_bad = X.astype(np.float32)
+    X_bad[0, 0] = np.inf
+    assert_same_error(
+        lambda: ours().fit(X_bad, y),
+        lambda: sgd().fit(X_bad, y),
+        "Input X contains infinity or a value too large for dtype('float32').",
+    )
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    "bad, literal",
+    [
+        (np.nan, "Input sample_weight contains NaN."),
+        (np.inf, "Input sample_weight contains infinity or a value too large"),
+    ],
+    ids=["nan", "inf"],
+)
+def test_non_finite_sample_weight(data, method, bad, literal):
+    X, y = data
+    sample_weight = np.ones(N_SAMPLES)
+    sample_weight[5] = bad
+    assert_same_error(
+        lambda: run(ours(), method, X, y, sample_weight=sample_weight),
+        lambda: run(sgd(), method, X, y, sample_weight=sample_weight),
+        literal,
+    )
+
+
+def test_nan_in_y(data):
+    X, y = data
+    y_bad = y.astype(float)
+    y_bad[0] = np.nan
+    assert_same_error(
+        lambda: ours().fit(X, y_bad), lambda: sgd().fit(X, y_bad), "Input y contains NaN."
+    )
+
+
+# ----------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("method", [*PREDICT_METHODS, "score", "partial_fit"])
+@pytest.mark.parametrize("n_features", [N_FEATURES - 1, N_FEATURES + 2])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
+def test_wrong_number_of_features_after_fit(data, method, n_features, container):
+    X, y = data
+    X_other = container(np.random.default_rng(2).normal(size=(N_SAMPLES, n_features)))
+    clf, ref = ours().fit(X, y), sgd().fit(X, y)
+    literal = f"X has {n_features} features, but SGDClassifier is expecting {N_FEATURES}"
+    call = (lambda est: est.partial_fit(X_other, y)) if method == "partial_fit" else None
+    assert_same_error(
+        (lambda: call(clf)) if call else (lambda: run(clf, method, X_other, y)),
+        (lambda: call(ref)) if call else (lambda: run(ref, method, X_other, y)),
+        literal,
+    )
+    # the failed call left the model usable
+    assert clf.predict(X).shape == (N_SAMPLES,)
+
+
+def test_wrong_feature_names_after_fit(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    renamed = df.rename(columns={"a": "z"})
+    clf, ref = ours().fit(df, y), sgd().fit(df, y)
+    assert_same_error(
+        lambda: clf.predict(renamed),
+        lambda: ref.predict(renamed),
+        "The feature names should match those that were passed during fit.",
+    )
+
+
+@pytest.mark.parametrize(
+    "make_args, literal",
+    [
+        (lambda X, y: (X, y[:-1]), "Found input variables with inconsistent numbers of samples"),
+        (lambda X, y: (X[:, 0], y), "Expected 2D array, got 1D array instead"),
+        (lambda X, y: (X[:0], y[:0]), "Found array with 0 sample(s)"),
+        (lambda X, y: (X[:, :0], y), "Found array with 0 feature(s)"),
+    ],
+    ids=["inconsistent-lengths", "1d-X", "no-samples", "no-features"],
+)
+def test_malformed_input_at_fit(data, make_args, literal):
+    X_bad, y_bad = make_args(*data)
+    assert_same_error(lambda: ours().fit(X_bad, y_bad), lambda: sgd().fit(X_bad, y_bad), literal)
+
+
+def test_sample_weight_of_wrong_length(data):
+    X, y = data
+    assert_same_error(
+        lambda: ours().fit(X, y, sample_weight=np.ones(N_SAMPLES - 1)),
+        lambda: sgd().fit(X, y, sample_weight=np.ones(N_SAMPLES - 1)),
+        f"sample_weight.shape == ({N_SAMPLES - 1},), expected ({N_SAMPLES},)!",
+    )
+
+
+# ----------------------------------------------------------------------------- targets
+
+
+def test_single_class_at_fit(data):
+    X, _ = data
+    y = np.zeros(N_SAMPLES, dtype=int)
+    assert_same_error(
+        lambda: ours().fit(X, y),
+        lambda: sgd().fit(X, y),
+        "The number of classes has to be greater than one; got 1 class",
+    )
+
+
+def test_single_class_at_first_partial_fit(data):
+    X, _ = data
+    y = np.zeros(N_SAMPLES, dtype=int)
+    clf = ours()
+    assert_same_error(
+        lambda: clf.partial_fit(X, y, classes=[0]),
+        lambda: sgd().partial_fit(X, y, classes=[0]),
+        "The number of classes has to be greater than one; got 1 class",
+    )
+    # the failed call must not count as the first one
+    assert not hasattr(clf, "classes_")
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_continuous_target(data, method):
+    X, _ = data
+    y = np.random.default_rng(3).normal(size=N_SAMPLES)
+    literal = "Unknown label type: continuous"
+    clf = ours()
+    call = (lambda: clf.fit(X, y)) if method == "fit" else (lambda: clf.partial_fit(X, y, [0, 1]))
+    # SGDClassifier's message for this is an unreadable array dump; LogisticRegression's is the
+    # sklearn standard (check_classification_targets).
+    assert_same_error(call, lambda: LogisticRegression().fit(X, y), literal, "LogisticRegression")
+
+
+def test_mixed_label_types(data):
+    X, _ = data
+    y = np.array([1, "a"] * (N_SAMPLES // 2), dtype=object)
+    assert_same_error(
+        lambda: ours().fit(X, y),
+        lambda: LogisticRegression().fit(X, y),
+        "Unknown label type: unknown",
+        "LogisticRegression",
+    )
+
+
+@pytest.mark.parametrize(
+    "y_kind, classes, shift, unknown",
+    [("int", [0, 1], 1, "[2]"), ("str", ["a", "b"], None, "['c']")],
+)
+@pytest.mark.parametrize("first_call", [True, False], ids=["first-call", "later-call"])
+def test_unknown_labels_in_partial_fit(data, y_kind, classes, shift, unknown, first_call):
+    X, y = data
+    y_known = y if y_kind == "int" else np.where(y == 1, "b", "a")
+    y_bad = y + shift if y_kind == "int" else np.where(y == 1, "c", "a")
+    clf, ref = ours(), sgd()
+    if not first_call:
+        clf.partial_fit(X, y_known, classes=classes)
+        ref.partial_fit(X, y_known, classes=classes)
+    reference = error_of(lambda: ref.partial_fit(X, y_bad, classes=classes))
+    # sklearn's message ("classes should include all valid labels that can be in y") does not
+    # name the culprit; ours names both the classes and the unknown labels.
+    classes_repr = re.escape(str(np.asarray(classes)))
+    with pytest.raises(ValueError, match=rf"classes_ = {classes_repr}.*{re.escape(unknown)}"):
+        clf.partial_fit(X, y_bad, classes=classes)
+    assert isinstance(reference, ValueError)
+    if not first_call:
+        # the rejected chunk did not train the model
+        assert clf.n_iter_ == 1
+
+
+def test_first_partial_fit_without_classes(data):
+    X, y = data
+    assert_same_error(
+        lambda: ours().partial_fit(X, y),
+        lambda: sgd().partial_fit(X, y),
+        "classes must be passed on the first call to partial_fit.",
+    )
+
+
+def test_partial_fit_with_changed_classes(data):
+    X, y = data
+    clf = ours().partial_fit(X, y, classes=[0, 1])
+    ref = sgd().partial_fit(X, y, classes=[0, 1])
+    assert_same_error(
+        lambda: clf.partial_fit(X, y, classes=[0, 2]),
+        lambda: ref.partial_fit(X, y, classes=[0, 2]),
+        "is not the same as on last call to partial_fit",
+    )
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    "make_labels",
+    [
+        lambda y: np.where(y == 1, "spam", "ham"),
+        lambda y: np.where(y == 1, "spam", "ham").astype(object),
+        lambda y: y.astype(bool),
+        lambda y: np.array(["x", "y", "z"])[np.arange(y.shape[0]) % 3],
+    ],
+    ids=["str", "object", "bool", "str-multiclass"],
+)
+def test_string_and_bool_labels_work(data, method, make_labels):
+    X, y = data
+    labels = make_labels(y)
+    clf = run(ours(), method, X, labels)
+    # fit keeps classes_ as LogisticRegression does (SGDClassifier turns object labels into
+    # str); partial_fit takes them from `classes`, as SGDClassifier.partial_fit does
+    ref = LogisticRegression().fit(X, labels) if method == "fit" else run(sgd(), method, X, labels)
+    np.testing.assert_array_equal(clf.classes_, ref.classes_)
+    assert clf.classes_.dtype == ref.classes_.dtype
+    predicted = clf.predict(X)
+    assert predicted.dtype == ref.predict(X).dtype
+    assert set(predicted) <= set(labels)
+    assert clf.predict_proba(X).shape == (N_SAMPLES, clf.classes_.shape[0])
+    assert 0.0 <= clf.score(X, labels) <= 1.0
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_column_vector_y_warns_like_sklearn(data, method):
+    X, y = data
+    column = y.reshape(-1, 1)
+    with pytest.warns(DataConversionWarning) as reference:
+        run(sgd(), method, X, column)
+    expected = str(reference[0].message)
+    assert "A column-vector y was passed when a 1d array was expected" in expected
+    with pytest.warns(DataConversionWarning, match=re.escape(expected)):
+        clf = run(ours(), method, X, column)
+    # and then trains exactly as with the 1-D target
+    np.testing.assert_array_equal(clf.coef_, run(ours(), method, X, y).coef_)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_two_column_y_is_rejected_like_sklearn(data, method):
+    X, y = data
+    Y = np.column_stack([y, 1 - y])
+    assert_same_error(
+        lambda: run(ours(), method, X, Y),
+        lambda: run(sgd(), method, X, Y),
+        f"y should be a 1d array, got an array of shape ({N_SAMPLES}, 2) instead.",
+    )
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("n_negative", [1, N_SAMPLES])
+def test_negative_sample_weight(data, method, n_negative):
+    X, y = data
+    sample_weight = np.ones(N_SAMPLES)
+    sample_weight[:n_negative] = -1.0
+    # SGDClassifier and LogisticRegression silently accept negative weights; AdaBoost is the
+    # sklearn classifier that rejects them (with the standard check_non_negative message).
+    assert_same_error(
+        lambda: run(ours(), method, X, y, sample_weight=sample_weight),
+        lambda: AdaBoostClassifier(n_estimators=2).fit(X, y, sample_weight=sample_weight),
+        "Negative values in data passed to `sample_weight`.",
+        "AdaBoostClassifier",
+    )
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_all_zero_sample_weight(data, method):
+    X, y = data
+    assert_same_error(
+        lambda: run(ours(), method, X, y, sample_weight=np.zeros(N_SAMPLES)),
+        lambda: run(sgd(), method, X, y, sample_weight=np.zeros(N_SAMPLES)),
+        "Sample weights must contain at least one non-zero number.",
+    )
+
+
+# partial_fit also leaks a RuntimeWarning first: see test_zero_sum_weights_partial_fit_is_quiet
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    "class_weight, zero_class",
+    [({0: 0, 1: 0}, None), ({0: 0, 1: 1}, 1), ({0: 1, 1: 0}, 0)],
+    ids=["all-classes-zero", "class1-weights-zero", "class0-weights-zero"],
+)
+def test_zero_sum_weights_after_class_weight(data, method, class_weight, zero_class):
+    X, y = data
+    # the sample weights alone are fine; only their product with the class weights is zero
+    sample_weight = None if zero_class is None else (y != zero_class).astype(float)
+    clf = ours(class_weight=class_weight)
+    with pytest.raises(ValueError, match=r"weights.*sum to zero.*at least one must be positive"):
+        run(clf, method, X, y, sample_weight=sample_weight)
+    assert not hasattr(clf, "coef_")
+
+
+@pytest.mark.parametrize(
+    "sample_weight_val, literal",
+    [
+        (np.full(5, np.nan), "Input sample_weight contains NaN."),
+        (-np.ones(5), "Negative values in data passed to `sample_weight`."),
+        (np.ones(4), "sample_weight.shape == (4,), expected (5,)!"),
+    ],
+    ids=["nan", "negative", "wrong-length"],
+)
+def test_bad_validation_sample_weight(data, sample_weight_val, literal):
+    X, y = data
+    with pytest.raises(ValueError, match=re.escape(literal)):
+        ours().fit(X, y, X_val=X[:5], y_val=y[:5], sample_weight_val=sample_weight_val)
+
+
+# ----------------------------------------------------------------------------- parameters
+
+BAD_PARAMS = [
+    ("alpha", -1),
+    ("alpha", "1e-4"),
+    ("batch_size", 0),
+    ("batch_size", 2.5),
+    ("batch_size", "big"),
+    ("learning_rate", "foo"),
+    ("eta0", 0),
+    ("eta0", -0.1),
+    ("momentum", 1.0),
+    ("momentum", -0.5),
+    ("l1_ratio", 2),
+    ("l1_ratio", -0.1),
+    ("max_iter", 0),
+    ("max_iter", 10.0),
+    ("penalty", "l3"),
+    ("solver", "lbfgs"),
+    ("class_weight", "auto"),
+    ("tol", -1.0),
+    ("n_iter_no_change", 0),
+    ("validation_fraction", 0.0),
+    ("validation_fraction", 1.0),
+    ("average", -1),
+    ("power_t", np.inf),
+    ("early_stopping", "yes"),
+    ("shuffle", 2),
+    ("warm_start", None),
+    ("fit_intercept", "no"),
+    ("random_state", "seed"),
+    ("n_jobs", 1.5),
+    ("verbose", -1),
+]
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("name, value", BAD_PARAMS, ids=[f"{n}={v!r}" for n, v in BAD_PARAMS])
+def test_invalid_parameter_raises_at_fit_not_at_construction(data, method, name, value):
+    X, y = data
+    clf = SGDLogitClassifier(**{name: value})  # construction never validates
+    assert clf.get_params()[name] is value
+    pattern = (
+        rf"^The '{name}' parameter of SGDLogitClassifier must be .+\. "
+        rf"Got {re.escape(repr(value))} instead\.$"
+    )
+    with pytest.raises(InvalidParameterError, match=pattern) as info:
+        run(clf, method, X, y)
+    assert isinstance(info.value, ValueError)
+    assert not hasattr(clf, "coef_")
+    # set_params (the GridSearchCV route) does not validate either
+    fixed = SGDLogitClassifier().set_params(**{name: value})
+    with pytest.raises(InvalidParameterError, match=pattern):
+        run(fixed, method, X, y)
+
+
+# the parameters that SGDClassifier constrains in exactly the same way
+SHARED_PARAMS = [
+    ("alpha", -1),
+    ("max_iter", 0),
+    ("tol", -1.0),
+    ("n_iter_no_change", 0),
+    ("validation_fraction", 1.0),
+    ("power_t", np.inf),
+    ("early_stopping", "yes"),
+    ("random_state", "seed"),
+    ("n_jobs", 1.5),
+    ("verbose", -1),
+]
+
+
+@pytest.mark.parametrize("name, value", SHARED_PARAMS, ids=[n for n, _ in SHARED_PARAMS])
+def test_invalid_parameter_message_matches_sgdclassifier(data, name, value):
+    X, y = data
+    assert_same_error(
+        lambda: SGDLogitClassifier(**{name: value}).fit(X, y),
+        lambda: SGDClassifier(**{name: value}).fit(X, y),
+        f"The '{name}' parameter of SGDClassifier must be",
+    )
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_optimal_learning_rate_needs_positive_alpha(data, method):
+    X, y = data
+    reference = error_of(lambda: sgd(learning_rate="optimal", alpha=0).fit(X, y))
+    assert type(reference) is ValueError
+    assert "alpha must be > 0" in str(reference)
+    with pytest.raises(ValueError, match=r"learning_rate='optimal' requires alpha > 0") as info:
+        run(ours(learning_rate="optimal", alpha=0.0), method, X, y)
+    assert type(info.value) is type(reference)
+
+
+# ----------------------------------------------------------------------------- fit arguments
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        (
+            {"coef_init": np.zeros((1, N_FEATURES + 1))},
+            r"coef_init has shape \(1, 4\); expected \(1, 3\)",
+        ),
+        ({"coef_init": np.zeros((2, N_FEATURES))}, r"coef_init has shape \(2, 3\); expected"),
+        ({"intercept_init": np.zeros(2)}, r"intercept_init has shape \(2,\); expected \(1,\)"),
+    ],
+    ids=["coef-features", "coef-outputs", "intercept"],
+)
+def test_init_of_wrong_shape_binary(data, kwargs, pattern):
+    X, y = data
+    reference = error_of(lambda: sgd().fit(X, y, **kwargs))
+    assert "does not match dataset" in str(reference)
+    with pytest.raises(type(reference), match=pattern):
+        ours().fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        (
+            {"coef_init": np.zeros((1, N_FEATURES))},
+            r"coef_init has shape \(1, 3\); expected \(3, 3\)",
+        ),
+        ({"intercept_init": np.zeros(1)}, r"intercept_init has shape \(1,\); expected \(3,\)"),
+    ],
+    ids=["coef", "intercept"],
+)
+def test_init_of_wrong_shape_multiclass(data3, kwargs, pattern):
+    X, y = data3
+    reference = error_of(lambda: sgd().fit(X, y, **kwargs))
+    assert "does not match dataset" in str(reference)
+    with pytest.raises(type(reference), match=pattern):
+        ours().fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("which", ["coef_init", "intercept_init"])
+def test_non_finite_init(data, bad, which):
+    X, y = data
+    init = {"coef_init": np.zeros((1, N_FEATURES)), "intercept_init": np.zeros(1)}
+    init[which].flat[0] = bad
+    with pytest.raises(ValueError, match="coef_init and intercept_init must be finite"):
+        ours().fit(X, y, **init)
+
+
+@pytest.mark.parametrize(
+    "given, pattern",
+    [
+        ("X_val", "X_val and y_val must be given together"),
+        ("y_val", "X_val and y_val must be given together"),
+        ("sample_weight_val", "sample_weight_val requires X_val and y_val"),
+    ],
+)
+def test_incomplete_validation_data(data, given, pattern):
+    X, y = data
+    value = {"X_val": X[:5], "y_val": y[:5], "sample_weight_val": np.ones(5)}[given]
+    clf = ours()
+    with pytest.raises(ValueError, match=pattern):
+        clf.fit(X, y, **{given: value})
+    assert not hasattr(clf, "coef_")
+
+
+def test_bad_validation_data(data):
+    X, y = data
+    X_nan = X[:5].copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ours().fit(X, y, X_val=X_nan, y_val=y[:5])
+    with pytest.raises(
+        ValueError, match="X has 4 features, but SGDLogitClassifier is expecting 3"
+    ):
+        ours().fit(X, y, X_val=np.ones((5, 4)), y_val=y[:5])
+    with pytest.raises(ValueError, match=r"y_val contains labels not seen in y: \[7\]"):
+        ours().fit(X, y, X_val=X[:5], y_val=[0, 1, 7, 0, 1])
+
+
+def test_warm_start_with_other_classes(data):
+    X, y = data
+    clf = ours(warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start requires the same classes"):
+        clf.fit(X, y + 1)
+
+
+def test_class_weight_for_unknown_class(data):
+    X, y = data
+    assert_same_error(
+        lambda: ours(class_weight={0: 1.0, 5: 2.0}).fit(X, y),
+        lambda: sgd(class_weight={0: 1.0, 5: 2.0}).fit(X, y),
+        "are not in class_weight",
+    )
+
+
+# ----------------------------------------------------------------------------- not fitted
+
+
+@pytest.mark.parametrize("method", [*PREDICT_METHODS, "score"])
+def test_not_fitted(data, method):
+    X, y = data
+    assert_same_error(
+        lambda: run(ours(), method, X, y),
+        lambda: run(sgd(), method, X, y),
+        "instance is not fitted yet. Call 'fit' with appropriate arguments",
+    )
+
+
+# ----------------------------------------------------------------------------- divergence
+
+
+def _scaled(scale, dtype=np.float64, container=np.asarray):
+    def make(X):
+        return container((X * scale).astype(dtype))
+
+    return make
+
+
+DIVERGING = [
+    pytest.param(
+        _scaled(1e150),
+        {"eta0": 1e10},
+        id="dense-1e150",
+        # the curvature estimate also overflows here; see test_no_overflow_warnings_on_huge_x
+        marks=pytest.mark.filterwarnings("ignore::RuntimeWarning"),
+    ),
+    pytest.param(_scaled(1e60), {"eta0": 1e250}, id="dense-1e60"),
+    pytest.param(_scaled(1e60, container=sp.csr_matrix), {"eta0": 1e250}, id="csr"),
+    pytest.param(_scaled(1e15, np.float32), {"eta0": 1e10}, id="float32"),
+    pytest.param(_scaled(1e60), {"eta0": 1e250, "momentum": 0.9}, id="momentum"),
+    pytest.param(_scaled(1e60), {"eta0": 1e250, "solver": "adam"}, id="adam"),
+    pytest.param(_scaled(1e60), {"eta0": 1e250, "average": True}, id="average"),
+    pytest.param(_scaled(1e60), {"eta0": 1e250, "penalty": "l1"}, id="l1"),
+]
+
+
+def _assert_no_nan_model(clf):
+    if hasattr(clf, "coef_"):
+        assert np.all(np.isfinite(clf.coef_))
+        assert np.all(np.isfinite(clf.intercept_))
+
+
+@pytest.mark.parametrize("multiclass", [False, True], ids=["binary", "multiclass"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("transform, params", DIVERGING)
+def test_divergence_raises_and_names_epoch(data, transform, params, method, multiclass):
+    X, y = data
+    if multiclass:
+        y = np.arange(N_SAMPLES) % 3
+    params = {"learning_rate": "constant", "penalty": None, **params}
+    clf = ours(**params)
+    with pytest.raises(ValueError, match=DIVERGED.format(epoch=1)):
+        run(clf, method, transform(X), y)
+    _assert_no_nan_model(clf)
+
+
+def test_divergence_reports_the_epoch_it_happened_in(data):
+    X, y = data
+    clf = ours(learning_rate="constant", eta0=1e250, penalty=None)
+    clf.partial_fit(X, y, classes=[0, 1])  # huge but finite weights
+    coef = clf.coef_.copy()
+    assert np.all(np.isfinite(coef))
+    with pytest.raises(ValueError, match=DIVERGED.format(epoch=2)):
+        clf.partial_fit(X * 1e60, y)
+    # the last finite model is kept, never NaN
+    np.testing.assert_array_equal(clf.coef_, coef)
+
+
+def test_divergence_on_refit_keeps_no_nan(data):
+    X, y = data
+    clf = ours().fit(X, y)
+    clf.set_params(learning_rate="constant", eta0=1e250, penalty=None)
+    with pytest.raises(ValueError, match=DIVERGED.format(epoch=1)):
+        clf.fit(X * 1e60, y)
+    _assert_no_nan_model(clf)
+
+
+def test_huge_but_stable_steps_do_not_raise(data):
+    # guards against a divergence check that fires on merely large finite weights
+    X, y = data
+    clf = ours(learning_rate="constant", eta0=1e300, penalty=None).fit(X, y)
+    assert np.all(np.isfinite(clf.coef_))
+    assert np.abs(clf.coef_).max() > 1e200
+
+
+# ----------------------------------------------------------------------------- known bugs
+# Strict xfails: each one starts failing (XPASS) once the bug is fixed; then drop the marker.
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: partial_fit sets classes_ before validating X, so a failed first call counts "
+    "as the first call (SGDClassifier validates first)",
+)
+def test_failed_first_partial_fit_is_not_a_first_call(data):
+    X, y = data
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    clf = ours()
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.partial_fit(X_nan, y, classes=[0, 1])
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        clf.partial_fit(X, y)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: a refit that diverges keeps the old coef_ but the new n_features_in_/classes_",
+)
+def test_diverged_refit_leaves_a_consistent_model(data):
+    X, y = data
+    clf = ours().fit(X, y)
+    X_wide = np.random.default_rng(4).normal(size=(N_SAMPLES, N_FEATURES + 2)) * 1e60
+    clf.set_params(learning_rate="constant", eta0=1e250, penalty=None)
+    with pytest.raises(ValueError, match=DIVERGED.format(epoch=1)):
+        clf.fit(X_wide, y)
+    if hasattr(clf, "coef_"):
+        assert clf.coef_.shape[1] == clf.n_features_in_
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RuntimeWarning,
+    reason="BUG: estimate_steps overflows (np.linalg.norm) on |X| >~ 1e77 and falls back to "
+    "eta0=1.0, giving a silently broken model",
+)
+def test_no_overflow_warnings_on_huge_x(data):
+    X, y = data
+    reference = SGDLogitClassifier(random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        clf = SGDLogitClassifier(random_state=0).fit(X * 1e100, y)
+    # the default step is scale-free: same model up to the scale
+    np.testing.assert_allclose(clf.coef_ * 1e100, reference.coef_, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "scale",
+    [
+        1e-300,
+        1e300,
+        pytest.param(
+            1e-320,
+            marks=pytest.mark.xfail(
+                strict=True, raises=ValueError, reason="BUG: n / sum overflows -> 'diverged'"
+            ),
+        ),
+        pytest.param(
+            1e307,
+            marks=pytest.mark.xfail(
+                strict=True, raises=ValueError, reason="BUG: sum overflows -> 'sum to zero'"
+            ),
+        ),
+    ],
+)
+def test_uniform_sample_weight_of_any_scale_is_neutral(data, scale):
+    # documented: sample weights are rescaled to mean one, only their ratios matter
+    X, y = data
+    reference = ours().fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        clf = ours().fit(X, y, sample_weight=np.full(N_SAMPLES, scale))
+    np.testing.assert_allclose(clf.coef_, reference.coef_, rtol=1e-12)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=RuntimeWarning,
+    reason="BUG: partial_fit runs estimate_steps (weights / weights.sum()) before the zero-sum "
+    "check, so 'invalid value encountered in divide' leaks before the ValueError",
+)
+def test_zero_sum_weights_partial_fit_is_quiet(data):
+    X, y = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="sum to zero"):
+            ours(class_weight={0: 0, 1: 0}).partial_fit(X, y, classes=[0, 1])
