@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
+from sgdlogit._callbacks import NO_TASK, CallbackSupportMixin, FitTask
 from sgdlogit._objective import mean_log_loss, penalty_value
 from sgdlogit._schedules import ADAM_ETA0, batch_steps, estimate_steps
 
@@ -31,7 +32,11 @@ ADAPTIVE_DIVISOR = 5.0
 MIN_ADAPTIVE_ETA = 1e-6
 
 
-class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
+class _DivergenceError(ValueError):
+    """The weights or the loss became non-finite during training."""
+
+
+class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstimator):
     r"""Logistic regression trained by mini-batch stochastic gradient descent.
 
     Binary problems fit :math:`p(y=1|x) = \sigma(x^T w + b)`; problems with :math:`K > 2`
@@ -289,11 +294,23 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        try:
+            return self._fit(
+                X, y, sample_weight, coef_init, intercept_init, X_val, y_val, sample_weight_val
+            )
+        except Exception:
+            self._forget_fit()  # a failed fit leaves an unfitted estimator, not a broken one
+            raise
+
+    def _fit(
+        self, X, y, sample_weight, coef_init, intercept_init, X_val, y_val, sample_weight_val
+    ):
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be given together.")
         if sample_weight_val is not None and X_val is None:
             raise ValueError("sample_weight_val requires X_val and y_val.")
         X, y = validate_data(self, X, y, **self._data_checks(), reset=True)
+        task = FitTask(self, X, y, sample_weight, task_name="fit", max_epochs=self.max_iter)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         classes = encoder.classes_
@@ -318,9 +335,8 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
             validation = (X[val_rows], y_index[val_rows], sample_weight[val_rows])
 
         # Mean-one weights keep alpha and the step sizes independent of the weights' scale.
-        sample_weight = sample_weight * (
-            train_rows.shape[0] / self._weight_sum(sample_weight, train_rows)
-        )
+        self._weight_factor = self._weight_scale(sample_weight, train_rows)
+        sample_weight = sample_weight / self._weight_factor[0] * self._weight_factor[1]
 
         init = self._initial_weights(coef_init, intercept_init, classes, X.shape[1])
         self.classes_ = classes
@@ -333,6 +349,7 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
             self.max_iter,
             validation,
             fitting=True,
+            task=task,
         )
         return self
 
@@ -360,12 +377,22 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        first_call = _check_partial_fit_first_call(self, classes)
-        if first_call and self.classes_.shape[0] < 2:
-            del self.classes_
-            raise ValueError("The number of classes has to be greater than one; got 1 class")
+        first_call = not hasattr(self, "classes_")
+        try:
+            self._partial_fit(X, y, classes, sample_weight, first_call)
+        except Exception:
+            if first_call:
+                self._forget_fit()
+            raise
+        return self
+
+    def _partial_fit(self, X, y, classes, sample_weight, first_call):
         X, y = validate_data(self, X, y, **self._data_checks(), reset=first_call)
+        task = FitTask(self, X, y, sample_weight, task_name="partial_fit")
         check_classification_targets(y)
+        _check_partial_fit_first_call(self, classes)
+        if self.classes_.shape[0] < 2:
+            raise ValueError("The number of classes has to be greater than one; got 1 class")
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
@@ -375,23 +402,34 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        if first_call or not hasattr(self, "_class_counts"):
-            self._class_counts = np.zeros(self.classes_.shape[0])
+        counts = getattr(self, "_class_counts", np.zeros(self.classes_.shape[0]))
         # 'balanced' uses the class frequencies of every sample seen so far
-        self._class_counts += np.bincount(y_index, minlength=self.classes_.shape[0])
-        sample_weight = self._fold_class_weight(
-            sample_weight, self.classes_, y_index, self._class_counts
-        )
+        counts = counts + np.bincount(y_index, minlength=self.classes_.shape[0])
+        sample_weight = self._fold_class_weight(sample_weight, self.classes_, y_index, counts)
         rows = np.arange(X.shape[0])
-        state = getattr(self, "_state", None)
-        if first_call or state is None:
-            rng = check_random_state(self.random_state)
-            init = self._initial_weights(None, None, self.classes_, X.shape[1])
-            self._start_training(X, sample_weight, rows, init, rng)
-        elif state.W.dtype != X.dtype:
-            X = X.astype(state.W.dtype)
-        self._train(X, y_index, sample_weight, rows, 1, None, fitting=False)
-        return self
+        if first_call:
+            # One factor for every later chunk (as after fit): weights keep their ratios
+            # across calls, and the first chunk's mean weight is one.
+            self._weight_factor = self._weight_scale(sample_weight, rows)
+        sample_weight = sample_weight / self._weight_factor[0] * self._weight_factor[1]
+        self._weight_sum(sample_weight, rows)
+        if getattr(self, "_state", None) is None:
+            init = None
+            if hasattr(self, "coef_"):  # after a diverged call, resume from the last model
+                init = self._initial_weights(
+                    self.coef_, self.intercept_, self.classes_, X.shape[1]
+                )
+            self._start_training(
+                X, sample_weight, rows, init, check_random_state(self.random_state)
+            )
+        elif self._state.W.dtype != X.dtype:
+            X = X.astype(self._state.W.dtype)
+        self._class_counts = counts
+        try:
+            self._train(X, y_index, sample_weight, rows, 1, None, fitting=False, task=task)
+        except _DivergenceError:
+            self._state = None
+            raise
 
     def predict_proba(self, X):
         """Probability of each class.
@@ -451,7 +489,37 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
             class_weight[present] = class_counts.sum() / (present.sum() * class_counts[present])
         else:
             class_weight = compute_class_weight(self.class_weight, classes=classes, y=classes)
+            if not np.all(np.isfinite(class_weight)) or np.any(class_weight < 0):
+                raise ValueError(
+                    "class_weight values must be finite and non-negative; got "
+                    f"{self.class_weight}."
+                )
         return sample_weight * class_weight[y_index].astype(sample_weight.dtype)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "coef_")
+
+    _FITTED_ATTRIBUTES = (
+        "classes_", "coef_", "intercept_", "n_features_in_", "feature_names_in_", "n_iter_",
+        "t_", "loss_curve_", "validation_loss_curve_", "validation_scores_", "best_loss_",
+        "_state", "_rng", "_batch_size", "_intercept_scale", "_class_counts",
+        "_weight_factor", "_no_improvement",
+    )  # fmt: skip
+
+    def _forget_fit(self):
+        for name in self._FITTED_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+
+    @classmethod
+    def _weight_scale(cls, sample_weight, rows):
+        """``(peak, factor)``: ``w / peak * factor`` has mean one over ``rows``.
+
+        Dividing by the largest weight first keeps sums of huge or subnormal weights exact.
+        """
+        peak = float(np.max(sample_weight[rows], initial=0.0))
+        if not peak > 0:
+            cls._weight_sum(sample_weight * 0.0, rows)  # raises the zero-sum error
+        return peak, rows.shape[0] / cls._weight_sum(sample_weight / peak, rows)
 
     @staticmethod
     def _weight_sum(sample_weight, rows):
@@ -540,10 +608,10 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
         """Allocate the training state and resolve the step-size settings."""
         from sgdlogit._training import TrainingState
 
-        if self.learning_rate == "optimal" and (self.alpha == 0 or self.penalty is None):
+        if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError(
-                "learning_rate='optimal' requires alpha > 0 and a penalty; use another "
-                "learning_rate."
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used to "
+                "compute the optimal learning rate."
             )
         n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
         batch_size = self._resolved_batch_size(train_rows.shape[0])
@@ -614,11 +682,14 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
         first = max(0, -(-needed // batch_size) - 1)
         return min(first, n_batches)
 
-    def _train(self, X, y_index, sample_weight, train_rows, n_epochs, validation, *, fitting):
+    def _train(
+        self, X, y_index, sample_weight, train_rows, n_epochs, validation, *, fitting, task=NO_TASK
+    ):
         """Run ``n_epochs`` epochs (``fit`` may stop earlier), then store the model.
 
         ``fitting`` is True for ``fit``: the stopping rule can end training and reaching
-        ``n_epochs`` warns; ``partial_fit`` always runs its epoch.
+        ``n_epochs`` warns; ``partial_fit`` always runs its epoch. ``task`` (a
+        :class:`~sgdlogit._callbacks.FitTask`) runs the callbacks around every epoch.
         """
         from sgdlogit._training import make_epoch_runner
 
@@ -631,6 +702,7 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
         converged = False
         start_time = time.perf_counter()
         for _ in range(n_epochs):
+            task.begin_epoch(state)
             order = rng.permutation(train_rows) if self.shuffle else train_rows
             steps = batch_steps(
                 self.learning_rate, state.eta, self.alpha, self.power_t,
@@ -642,7 +714,7 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
             state.n_samples_seen += n_rows
             self.n_iter_ += 1
             if not (np.isfinite(loss_sum) and np.all(np.isfinite(state.W))):
-                raise ValueError(
+                raise _DivergenceError(
                     f"Training diverged at epoch {self.n_iter_}: the weights or the loss "
                     "became non-finite. Scale the input (e.g. with StandardScaler) or use "
                     "a smaller eta0."
@@ -673,6 +745,9 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
             else:
                 self._no_improvement = 0
             self.best_loss_ = min(self.best_loss_, monitored)
+            if task.end_epoch(state):  # a callback asked to stop training
+                converged = True
+                break
             if self._no_improvement >= self.n_iter_no_change:
                 if self.learning_rate == "adaptive" and state.eta > MIN_ADAPTIVE_ETA:
                     state.eta /= ADAPTIVE_DIVISOR
@@ -683,6 +758,7 @@ class SGDLogitClassifier(LinearClassifierMixin, BaseEstimator):
                     converged = True
                     break
         self._store_model(state)
+        task.end()
         if fitting and not converged and self.tol is not None:
             warnings.warn(
                 f"Maximum number of epochs ({n_epochs}) reached before convergence; "

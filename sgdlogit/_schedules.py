@@ -112,23 +112,31 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     X = X[rows]
     sample_weight = sample_weight[rows]
     weights = np.asarray(sample_weight, dtype=np.float64)
+    weights = weights / weights.max()
     weights = weights / weights.sum()
     if sp.issparse(X):
         X = X.astype(np.float64)
-        sq_norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        peak = np.max(np.abs(X.data), initial=0.0)
         nnz = np.diff(X.indptr)
     else:
         X = np.asarray(X, dtype=np.float64)
-        sq_norms = np.einsum("ij,ij->i", X, X)
+        peak = np.max(np.abs(X), initial=0.0)
         nnz = np.count_nonzero(X, axis=1)
+    # Work on X / peak so that squares of huge features cannot overflow.
+    peak = peak if peak > 0 else 1.0
+    X = X / peak
+    sq_norms = (
+        np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        if sp.issparse(X)
+        else (np.einsum("ij,ij->i", X, X))
+    )
     mean_sq_norm = weights @ sq_norms
-    intercept_scale = 0.0
+    # the intercept column is sqrt(intercept_scale) / peak in these units
+    intercept_scaled = 0.0
     if fit_intercept:
         mean_nnz = weights @ nnz
-        intercept_scale = mean_sq_norm / mean_nnz if mean_nnz > 0 else 1.0
-        if not np.isfinite(intercept_scale) or intercept_scale <= 0:
-            intercept_scale = 1.0
-    ones = np.sqrt(intercept_scale)
+        intercept_scaled = mean_sq_norm / mean_nnz if mean_nnz > 0 else peak**-2
+    ones = np.sqrt(intercept_scaled)
     v = np.ones(X.shape[1] + 1)
     eigenvalue = 0.0
     for _ in range(_POWER_ITERATIONS):
@@ -137,8 +145,15 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         wu = weights * u
         v = np.append(X.T @ wu, ones * wu.sum())
         eigenvalue = np.linalg.norm(v)
-    mean_sq_norm += intercept_scale
+    mean_sq_norm += intercept_scaled
     curvature = 0.25 * (eigenvalue + max(mean_sq_norm - eigenvalue, 0.0) / batch_size)
-    if not np.isfinite(curvature) or curvature <= 0.0:
-        return 1.0, float(intercept_scale)
-    return float(1.0 / curvature), float(intercept_scale)
+    with np.errstate(over="ignore", under="ignore"):
+        eta0 = 1.0 / curvature / peak**2
+        intercept_scale = intercept_scaled * peak**2
+    if not (np.isfinite(eta0) and eta0 > 0 and np.isfinite(intercept_scale)):
+        raise ValueError(
+            f"The features are too large or too small to train on (largest magnitude "
+            f"{peak:.3g}): the step size would over- or underflow. Scale the input, e.g. "
+            "with StandardScaler."
+        )
+    return float(eta0), float(intercept_scale)
