@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import make_text_like
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
@@ -12,8 +13,6 @@ from sklearn.preprocessing import StandardScaler
 
 from sgdlogit import SGDLogitClassifier
 from sgdlogit._objective import mean_log_loss, penalty_value
-
-from conftest import make_text_like
 
 
 def objective(clf, X, y_index, alpha, sample_weight=None):
