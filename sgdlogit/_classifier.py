@@ -24,8 +24,11 @@ from sgdlogit._callbacks import NO_TASK, CallbackSupportMixin, FitTask
 from sgdlogit._objective import mean_log_loss, penalty_value
 from sgdlogit._schedules import ADAM_ETA0, batch_steps, estimate_steps
 
-# Batch size picked by batch_size='auto' (capped by the number of training samples).
-AUTO_BATCH_SIZE = 32
+# batch_size='auto': about 200 updates per epoch, between 8 and 256 samples per batch.
+# Small data gets many updates per epoch; large data gets batches big enough for threads
+# and for a low gradient noise (measured in benchmarks/README.md).
+AUTO_UPDATES_PER_EPOCH = 200
+AUTO_BATCH_RANGE = (8, 256)
 # The 'adaptive' schedule divides the step by this factor when the loss stalls, and stops
 # below MIN_ADAPTIVE_ETA (SGDClassifier's rule).
 ADAPTIVE_DIVISOR = 5.0
@@ -68,7 +71,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         Whether to fit the (unpenalized) intercept.
     batch_size : int or 'auto', default='auto'
         Samples per update; the last batch of an epoch may be smaller. ``'auto'`` uses
-        ``min(32, n_samples)``.
+        ``n_samples // 200`` clipped to [8, 256] (and at most ``n_samples``).
     learning_rate : {'auto', 'constant', 'optimal', 'invscaling', 'adaptive'}, default='auto'
         Step-size schedule, with ``t`` the number of updates made so far and ``B`` the batch
         size:
@@ -92,9 +95,14 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         both applied to the gradient of the objective (L2 included).
     momentum : float, default=0.0
         Heavy-ball momentum in [0, 1) for ``solver='sgd'``.
-    average : bool or int, default=False
+    average : bool, int or 'auto', default='auto'
         Polyak-Ruppert averaging: ``coef_`` is the mean of the weights after every update
-        once ``average`` samples have been seen (``True`` means from the first one).
+        once ``average`` samples have been seen (``True`` means from the first one);
+        ``False`` returns the last iterate. Averaging removes most of the gradient noise of
+        a large constant step, so one pass over a large data set lands close to the optimum.
+        ``'auto'`` averages with ``learning_rate='auto'`` and an L2 (or no) penalty, and not
+        otherwise: the other schedules already shrink their steps (and their large early
+        steps would dominate the average), and an average of sparse iterates is not sparse.
     max_iter : int, default=1000
         Maximum number of epochs.
     tol : float or None, default=1e-3
@@ -183,7 +191,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         "power_t": [Interval(Real, None, None, closed="neither")],
         "solver": [StrOptions({"sgd", "adam"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
-        "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
+        "average": [Interval(Integral, 0, None, closed="left"), "boolean", StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -210,7 +218,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         power_t=0.5,
         solver="sgd",
         momentum=0.0,
-        average=False,
+        average="auto",
         max_iter=1000,
         tol=1e-3,
         n_iter_no_change=5,
@@ -601,7 +609,8 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
 
     def _resolved_batch_size(self, n_samples):
         if self.batch_size == "auto":
-            return max(1, min(AUTO_BATCH_SIZE, n_samples))
+            low, high = AUTO_BATCH_RANGE
+            return max(1, min(n_samples, high, max(low, n_samples // AUTO_UPDATES_PER_EPOCH)))
         return int(self.batch_size)
 
     def _start_training(self, X, sample_weight, train_rows, init, rng):
@@ -622,7 +631,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             X.dtype,
             l1=self.penalty in ("l1", "elasticnet") and self.alpha > 0,
             adaptive=adaptive,
-            average=bool(self.average),
+            average=bool(self._resolved_average()),
         )
         if init is not None:
             state.W[:, :-1] = init[0]
@@ -672,11 +681,18 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             intercept_scale=self._intercept_scale,
         )
 
+    def _resolved_average(self):
+        """``average`` as False or the number of samples after which averaging starts."""
+        if self.average == "auto":
+            return self.learning_rate == "auto" and self.penalty in ("l2", None)
+        return self.average
+
     def _first_averaged(self, state, batch_size, n_batches):
         """Index of the first update of the coming epoch that enters the average."""
-        if not self.average:
+        average = self._resolved_average()
+        if not average:
             return n_batches
-        start = 1 if self.average is True else int(self.average)
+        start = 1 if average is True else int(average)
         # sample count after batch b is seen + (b + 1) * batch_size (last batch aside)
         needed = start - state.n_samples_seen
         first = max(0, -(-needed // batch_size) - 1)

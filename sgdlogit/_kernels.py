@@ -16,7 +16,10 @@ Tsujii and Ananiadou (2009), so L1 yields exact zeros.
 """
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 # Indices into the ``hyper`` array of scalar hyper-parameters.
 ALPHA_L2 = 0
@@ -42,14 +45,45 @@ MAX_DLOSS = 1e12
 MAX_LOGIT = 1e30
 # Fold the decay scale back into W before it underflows.
 MIN_SCALE = 1e-9
+# Rows ahead of the current one whose memory is requested in advance: shuffled rows are
+# scattered in memory, and without prefetching every row waits for DRAM (about 4x slower).
+PREFETCH_AHEAD = 32
+CACHE_LINE = 64
+# Dot products and axpys vectorize only if sums may be reordered; no other fast-math flag
+# (they would let the compiler assume finite values and break the divergence checks).
+_REASSOCIATE = {"reassoc", "contract"}
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to load the cache line holding ``array[index]`` (1-D array)."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        pointer = builder.gep(view.data, [args[1]])
+        byte_pointer = ir.IntType(8).as_pointer()
+        int32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
+            "llvm.prefetch.p0",
+        )
+        # read access, high temporal locality, data cache
+        arguments = [builder.bitcast(pointer, byte_pointer)]
+        arguments += [ir.Constant(int32, 0), ir.Constant(int32, 3), ir.Constant(int32, 1)]
+        builder.call(function, arguments)
+        return context.get_dummy_value()
+
+    return types.void(array, types.intp), codegen
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _softplus(z):
-    """log(1 + exp(z)) without overflow."""
-    if z > 0.0:
-        return z + np.log1p(np.exp(-z))
-    return np.log1p(np.exp(z))
+def _prefetch_span(array, start, stop):
+    """Prefetch the cache lines of ``array[start:stop]`` (1-D, contiguous)."""
+    step = max(1, CACHE_LINE // array.itemsize)
+    for index in range(start, stop, step):
+        _prefetch(array, index)
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -77,15 +111,14 @@ def _loss_and_dloss(z, label, weight, scale_out):
         z[k] = min(max(z[k], -MAX_LOGIT), MAX_LOGIT)
     if n_outputs == 1:
         zk = float(z[0])
-        if label == 1:
-            loss = _softplus(-zk)
-        else:
-            loss = _softplus(zk)
+        # one exp and one log1p: e = exp(-|z|) gives both the loss and the probability
+        e = np.exp(-abs(zk))
         if zk >= 0.0:
-            p = 1.0 / (1.0 + np.exp(-zk))
+            p = 1.0 / (1.0 + e)
+            loss = np.log1p(e) + (1.0 - label) * zk
         else:
-            e = np.exp(zk)
             p = e / (1.0 + e)
+            loss = np.log1p(e) - label * zk
         g = weight * (p - label)
         z[0] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
         return weight * loss
@@ -216,9 +249,12 @@ def _dense_epoch(
         # order whatever the threads, so a fixed number of chunks gives fixed results.
         for t in prange(n_chunks):
             g_t = grads[t]
-            z = logits[t]
+            z = logits[t, :n_outputs]  # rows padded to a cache line: no false sharing
             g_t[:] = 0.0
             for r in range(start + t * size // n_chunks, start + (t + 1) * size // n_chunks):
+                if r + PREFETCH_AHEAD < n_rows:
+                    ahead = X[order[r + PREFETCH_AHEAD]]
+                    _prefetch_span(ahead, 0, n_features)
                 i = order[r]
                 x = X[i]
                 for k in range(n_outputs):
@@ -260,7 +296,7 @@ def _dense_epoch(
     return loss
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def dense_epoch(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grads, row_loss,
@@ -322,7 +358,7 @@ def dense_epoch(
     )  # fmt: skip
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOCIATE)
 def dense_epoch_parallel(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grads, row_loss,

@@ -22,6 +22,8 @@ ADAM_EPS = 1e-8
 # Threads pay off from about this many multiply-adds per batch (rows x features x outputs).
 MIN_PARALLEL_WORK = 16_384
 _PARALLEL_LOCK = threading.Lock()
+# Padding of per-chunk work rows so that two threads never write to one cache line.
+_PAD = 16
 
 
 @dataclass
@@ -135,7 +137,7 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
 
     X = np.ascontiguousarray(X)
     buffers = (
-        np.empty((n_chunks, n_outputs), dtype=dtype),
+        np.empty((n_chunks, n_outputs + _PAD), dtype=dtype),
         np.empty((n_chunks, n_outputs, n_cols), dtype=dtype),
         np.empty(batch_size),
     )

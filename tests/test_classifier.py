@@ -31,8 +31,8 @@ def split_data():
 
 def test_partial_fit_over_chunks_reaches_fit_accuracy(split_data):
     X_train, X_test, y_train, y_test = split_data
-    full = SGDLogitClassifier(random_state=0).fit(X_train, y_train)
-    streamed = SGDLogitClassifier(random_state=0)
+    full = SGDLogitClassifier(random_state=0, batch_size=32).fit(X_train, y_train)
+    streamed = SGDLogitClassifier(random_state=0, batch_size=32)
     classes = np.unique(y_train)
     for _ in range(5):
         for X_chunk, y_chunk in zip(
@@ -197,6 +197,7 @@ def test_l1_gives_exact_zeros():
     X = StandardScaler().fit_transform(X)
     l1 = SGDLogitClassifier(penalty="l1", alpha=0.01, random_state=0).fit(X, y)
     l2 = SGDLogitClassifier(penalty="l2", alpha=0.01, random_state=0).fit(X, y)
+    assert l1._resolved_average() is False  # 'auto' does not average sparse iterates
     assert np.sum(l1.coef_ == 0.0) >= 30
     assert np.sum(l2.coef_ == 0.0) == 0
     sparse_l1 = SGDLogitClassifier(penalty="l1", alpha=0.01, random_state=0).fit(
@@ -209,7 +210,7 @@ def test_average_is_the_mean_of_the_iterates():
     """With one update per call, the averaged model is the mean of the iterates."""
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
     params = dict(batch_size=60, learning_rate="constant", eta0=0.1, shuffle=False)
-    plain = SGDLogitClassifier(**params)
+    plain = SGDLogitClassifier(average=False, **params)
     averaged = SGDLogitClassifier(average=True, **params)
     iterates = []
     for _ in range(5):
@@ -224,7 +225,8 @@ def test_average_is_the_mean_of_the_iterates():
 def test_average_starts_after_the_given_number_of_samples():
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
     params = dict(batch_size=60, learning_rate="constant", eta0=0.1, shuffle=False)
-    plain, late = SGDLogitClassifier(**params), SGDLogitClassifier(average=121, **params)
+    plain = SGDLogitClassifier(average=False, **params)
+    late = SGDLogitClassifier(average=121, **params)
     iterates = []
     for _ in range(4):
         plain.partial_fit(X, y, classes=[0, 1])
@@ -236,7 +238,8 @@ def test_average_starts_after_the_given_number_of_samples():
 
 def test_loss_curve_and_validation_curves(split_data):
     X_train, X_test, y_train, y_test = split_data
-    clf = SGDLogitClassifier(random_state=0).fit(X_train, y_train, X_val=X_test, y_val=y_test)
+    clf = SGDLogitClassifier(random_state=0, batch_size=32)
+    clf.fit(X_train, y_train, X_val=X_test, y_val=y_test)
     assert len(clf.loss_curve_) == clf.n_iter_
     assert len(clf.validation_loss_curve_) == clf.n_iter_
     assert len(clf.validation_scores_) == clf.n_iter_
@@ -249,7 +252,7 @@ def test_loss_curve_and_validation_curves(split_data):
 def test_early_stopping_monitors_validation_loss(split_data):
     X_train, _, y_train, _ = split_data
     clf = SGDLogitClassifier(
-        early_stopping=True, n_iter_no_change=3, random_state=0, max_iter=200
+        early_stopping=True, n_iter_no_change=3, random_state=0, max_iter=200, batch_size=32
     ).fit(X_train, y_train)
     assert clf.n_iter_ < 200
     assert len(clf.validation_loss_curve_) == clf.n_iter_
