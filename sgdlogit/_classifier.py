@@ -145,7 +145,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         Intercepts.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` has string column names.
     n_iter_ : int
         Epochs run by the last ``fit`` (or in total by ``partial_fit`` calls).
@@ -729,16 +729,17 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             state.n_updates += n_batches
             state.n_samples_seen += n_rows
             self.n_iter_ += 1
-            if not (np.isfinite(loss_sum) and np.all(np.isfinite(state.W))):
+            model = state.averaged_model()
+            with np.errstate(over="ignore", invalid="ignore"):
+                objective = loss_sum / train_weight_sum + penalty_value(
+                    model[:, :-1], self.penalty, self.alpha, self.l1_ratio
+                )
+            if not (np.isfinite(objective) and np.all(np.isfinite(state.W))):
                 raise _DivergenceError(
                     f"Training diverged at epoch {self.n_iter_}: the weights or the loss "
                     "became non-finite. Scale the input (e.g. with StandardScaler) or use "
                     "a smaller eta0."
                 )
-            model = state.averaged_model()
-            objective = loss_sum / train_weight_sum + penalty_value(
-                model[:, :-1], self.penalty, self.alpha, self.l1_ratio
-            )
             self.loss_curve_.append(objective)
             monitored = objective
             message = f"Epoch {self.n_iter_}, loss: {objective:.6f}"

@@ -136,8 +136,11 @@ class LossCurveDisplay:
                 **(score_kw or {}),
             }
             lines += score_ax.plot(*_by_epoch(self.validation_scores), **score_kw)
-            score_ax.set_ylabel("validation score")
-        ax.legend(handles=lines, title=name)
+            score_ax.set_ylabel(score_kw["label"])
+        # The legend goes on the top axes so that no curve hides it; with scores, the
+        # middle right is usually free (losses fall to the bottom, scores rise to the top).
+        legend_ax, loc = (ax, "best") if score_ax is None else (score_ax, "center right")
+        legend_ax.legend(handles=lines, title=name, loc=loc)
 
         self.ax_ = ax
         self.score_ax_ = score_ax

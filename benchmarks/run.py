@@ -1,0 +1,673 @@
+"""SGDLogitClassifier side by side with its peers, on the same data, in one run.
+
+    python benchmarks/run.py [--quick] [--only NAME ...] [--out DIR] [--no-torch]
+
+For every dataset (see ``datasets.py``) the optimum of the objective is computed once with
+``LogisticRegression(C=1 / (alpha * n_train), tol=1e-10)`` (cached on disk), then every method
+is fitted at the same objective and reported with: default-fit time (median), time to target
+(test log-loss within 1% of the optimum's, from fits with a growing ``max_iter``), epochs or
+iterations, test log-loss and accuracy, relative objective gap, and peak memory of the fit
+(tracemalloc) relative to the training data. Ratios compare sgdlogit's defaults with every peer.
+Further sections time one epoch against a streaming read of the same data, compile and import
+costs in fresh processes, ``predict_proba`` against a plain matrix product, and a GridSearchCV
+on breast_cancer. Results go to ``DIR/results.md``, ``DIR/results.json`` and
+``DIR/loss_vs_time.png``. ``--quick`` shrinks every dataset for CI (its timings mean nothing).
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.metrics import accuracy_score, log_loss
+
+sys.path.insert(0, str(Path(__file__).parent))
+import datasets
+
+from sgdlogit import SGDLogitClassifier
+from sgdlogit._objective import mean_log_loss, penalty_value
+
+HERE = Path(__file__).parent
+CACHE = HERE / ".cache"
+SWEEP = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+TARGET = 1.01  # time to target: test log-loss within 1% of the optimum's
+
+
+# ----------------------------------------------------------------------------- methods
+
+
+def sgdlogit(**params):
+    def make(alpha, n_train, max_iter=None):
+        extra = {} if max_iter is None else {"max_iter": max_iter, "tol": None}
+        return SGDLogitClassifier(alpha=alpha, random_state=0, **params, **extra)
+
+    return make
+
+
+def logistic(solver):
+    def make(alpha, n_train, max_iter=None):
+        extra = {"max_iter": 10_000} if max_iter is None else {"max_iter": max_iter, "tol": 0}
+        return LogisticRegression(C=1.0 / (alpha * n_train), solver=solver, **extra)
+
+    return make
+
+
+def sgd_classifier(average):
+    def make(alpha, n_train, max_iter=None):
+        extra = {} if max_iter is None else {"max_iter": max_iter, "tol": None}
+        return SGDClassifier(
+            loss="log_loss", alpha=alpha, average=average, random_state=0, **extra
+        )
+
+    return make
+
+
+def methods(data, quick):
+    """(name, factory, kind) of every method that runs on ``data``."""
+    multiclass = np.unique(data["y_train"]).shape[0] > 2
+    sparse = sp.issparse(data["X_train"])
+    rows = [
+        ("sgdlogit defaults", sgdlogit(), "ours"),
+        ("sgdlogit n_jobs=2", sgdlogit(n_jobs=2), "ours"),
+        ("sgdlogit batch=1", sgdlogit(batch_size=1), "ours"),
+        ("sgdlogit batch=32", sgdlogit(batch_size=32), "ours"),
+        ("sgdlogit batch=1024", sgdlogit(batch_size=1024), "ours"),
+        ("LR lbfgs", logistic("lbfgs"), "peer"),
+        ("LR newton-cholesky", logistic("newton-cholesky"), "peer"),
+        ("LR saga", logistic("saga"), "peer"),
+        ("SGDClassifier" + (" (OvR)" if multiclass else ""), sgd_classifier(False), "peer"),
+        ("SGDClassifier avg" + (" (OvR)" if multiclass else ""), sgd_classifier(True), "peer"),
+    ]
+    if sparse:  # newton-cholesky densifies X.T @ X: 2^18 features do not fit
+        rows = [r for r in rows if r[0] != "LR newton-cholesky"]
+    if not quick and torch_available() and not sparse:
+        rows.append(("torch loop (notebook)", torch_loop, "peer"))
+    return rows
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class TorchLoop:
+    """A course-notebook training loop: DataLoader, nn.Linear, cross-entropy, SGD + L2."""
+
+    def __init__(self, alpha, max_iter, lr=0.01, batch_size=256):
+        self.alpha, self.max_iter, self.lr, self.batch_size = alpha, max_iter, lr, batch_size
+
+    def fit(self, X, y):
+        import torch
+
+        torch.manual_seed(0)
+        self.classes_ = np.unique(y)
+        X_t = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        y_t = torch.as_tensor(np.searchsorted(self.classes_, y))
+        model = torch.nn.Linear(X.shape[1], self.classes_.shape[0])
+        loader = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(X_t, y_t), batch_size=self.batch_size, shuffle=True
+        )
+        optimizer = torch.optim.SGD(model.parameters(), lr=self.lr, weight_decay=self.alpha)
+        for _ in range(self.max_iter):
+            for xb, yb in loader:
+                optimizer.zero_grad()
+                torch.nn.functional.cross_entropy(model(xb), yb).backward()
+                optimizer.step()
+        self.n_iter_ = self.max_iter
+        self.coef_ = model.weight.detach().numpy().astype(np.float64)
+        self.intercept_ = model.bias.detach().numpy().astype(np.float64)
+        return self
+
+    def predict_proba(self, X):
+        z = np.asarray(X, dtype=np.float64) @ self.coef_.T + self.intercept_
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+def torch_loop(alpha, n_train, max_iter=None):
+    return TorchLoop(alpha, 5 if max_iter is None else max_iter)
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+def fit_timed(model, X, y):
+    """Fit and return (model, seconds, peak traced bytes)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return model, seconds, peak
+
+
+def fit_untraced(model, X, y):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    return model, time.perf_counter() - start
+
+
+def coefficients(model):
+    """(coef, intercept) in LogisticRegression's layout; None for one-vs-rest models."""
+    if isinstance(model, SGDClassifier) and model.coef_.shape[0] > 1:
+        return None
+    return np.asarray(model.coef_, dtype=np.float64), np.asarray(model.intercept_, np.float64)
+
+
+def objective(coef, intercept, X, y_index, alpha):
+    decision = np.asarray(X @ coef.T) + intercept
+    decision = decision.ravel() if coef.shape[0] == 1 else decision
+    return mean_log_loss(decision, y_index) + penalty_value(coef, "l2", alpha, 0.0)
+
+
+def evaluate(model, data, optimum_objective):
+    proba = model.predict_proba(data["X_test"])
+    classes = model.classes_
+    row = {
+        "test_log_loss": log_loss(data["y_test"], proba, labels=classes),
+        "accuracy": accuracy_score(data["y_test"], classes[proba.argmax(axis=1)]),
+        "gap": None,
+    }
+    coef = coefficients(model)
+    if coef is not None:
+        y_index = np.searchsorted(classes, data["y_train"])
+        value = objective(*coef, data["X_train"], y_index, data["alpha"])
+        row["gap"] = (value - optimum_objective) / optimum_objective
+    return row
+
+
+def optimum(data, quick):
+    """Coefficients of LogisticRegression at tol=1e-10, cached per dataset and size."""
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"{data['name']}{'-quick' if quick else ''}-optimum.npz"
+    if path.exists():
+        saved = np.load(path)
+        return saved["coef"], saved["intercept"], float(saved["seconds"])
+    X = data["X_train"]
+    C = 1.0 / (data["alpha"] * X.shape[0])
+    solver = "lbfgs" if sp.issparse(X) else "newton-cholesky"
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lr = LogisticRegression(C=C, tol=1e-10, max_iter=10_000, solver=solver)
+        lr.fit(X.astype(np.float64), data["y_train"])
+    seconds = time.perf_counter() - start
+    np.savez(path, coef=lr.coef_, intercept=lr.intercept_, seconds=seconds)
+    return lr.coef_, lr.intercept_, seconds
+
+
+def time_to_target(factory, data, target, reps, budget):
+    """First max_iter of SWEEP whose fresh fit reaches ``target``; (seconds, max_iter, curve)."""
+    X, y, n = data["X_train"], data["y_train"], data["X_train"].shape[0]
+    curve, spent = [], 0.0
+    for k in SWEEP:
+        model, seconds = fit_untraced(factory(data["alpha"], n, max_iter=k), X, y)
+        spent += seconds
+        loss = log_loss(data["y_test"], model.predict_proba(data["X_test"]), labels=model.classes_)
+        curve.append((seconds, loss))
+        if loss <= target:
+            times = [seconds] + [
+                fit_untraced(factory(data["alpha"], n, max_iter=k), X, y)[1]
+                for _ in range(reps - 1)
+            ]
+            return float(np.median(times)), k, curve
+        if spent > budget:
+            break
+    return None, None, curve
+
+
+def run_dataset(name, quick, reps, budget):
+    data = datasets.load(name, quick)
+    X, y = data["X_train"], data["y_train"]
+    n = X.shape[0]
+    coef, intercept, optimum_seconds = optimum(data, quick)
+    y_index = np.searchsorted(np.unique(y), y)
+    f_opt = objective(coef, intercept, X, y_index, data["alpha"])
+    classes = np.unique(y)
+    proba = _proba(coef, intercept, data["X_test"])
+    opt_loss = log_loss(data["y_test"], proba, labels=classes)
+    target = TARGET * opt_loss
+    print(f"\n== {name}: {data['what']} (optimum test log-loss {opt_loss:.5f})", flush=True)
+    # warm-up: compile (or load from cache) every kernel this data needs, timed apart
+    start = time.perf_counter()
+    SGDLogitClassifier(max_iter=1, tol=None).fit(X[:2000], y[:2000])
+    SGDLogitClassifier(max_iter=1, tol=None, n_jobs=2, batch_size=1024).fit(X[:4000], y[:4000])
+    warmup = time.perf_counter() - start
+    rows = []
+    for label, factory, kind in methods(data, quick):
+        model, seconds, peak = fit_timed(factory(data["alpha"], n), X, y)
+        times = [seconds]
+        if seconds < 10 and reps > 1:
+            times += [fit_untraced(factory(data["alpha"], n), X, y)[1] for _ in range(reps - 1)]
+        row = {
+            "method": label,
+            "kind": kind,
+            "fit_s": float(np.median(times)),
+            "fit_min_s": float(np.min(times)),
+            "fit_max_s": float(np.max(times)),
+            "epochs": int(np.max(getattr(model, "n_iter_", 0))),
+            "peak_mb": peak / 2**20,
+            "peak_vs_X": peak / datasets.nbytes(X),
+            **evaluate(model, data, f_opt),
+        }
+        ttt, k, curve = time_to_target(factory, data, target, reps, budget)
+        row.update(ttt_s=ttt, ttt_iter=k, curve=curve)
+        rows.append(row)
+        ttt_text = f"{ttt:.3f} s @ {k}" if ttt is not None else "not reached"
+        print(
+            f"  {label:28s} fit {row['fit_s']:8.3f} s  epochs {row['epochs']:4d}  "
+            f"log-loss {row['test_log_loss']:.5f}  to target {ttt_text}",
+            flush=True,
+        )
+    return {
+        "name": name,
+        "what": data["what"],
+        "n_train": n,
+        "alpha": data["alpha"],
+        "optimum_test_log_loss": opt_loss,
+        "optimum_seconds": optimum_seconds,
+        "warmup_s": warmup,
+        "rows": rows,
+        "X_bytes": datasets.nbytes(X),
+    }
+
+
+def _proba(coef, intercept, X):
+    z = np.asarray(X @ coef.T) + intercept
+    if coef.shape[0] == 1:
+        p = 1 / (1 + np.exp(-z.ravel()))
+        return np.column_stack([1 - p, p])
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def epoch_vs_bandwidth(quick, reps):
+    """One epoch of the default fit against a streaming read of X (numba, 1 and 2 threads)."""
+    import numba
+    from numba import njit, prange
+
+    @njit(nogil=True, fastmath={"reassoc"})
+    def read_serial(X):
+        total = 0.0
+        for i in range(X.shape[0]):
+            for j in range(X.shape[1]):
+                total += X[i, j]
+        return total
+
+    @njit(nogil=True, parallel=True, fastmath={"reassoc"})
+    def read_parallel(X):
+        total = 0.0
+        for i in prange(X.shape[0]):
+            row = 0.0
+            for j in range(X.shape[1]):
+                row += X[i, j]
+            total += row
+        return total
+
+    results = []
+    for name in ("D1", "D1f32"):
+        data = datasets.load(name, quick)
+        X, y = data["X_train"], data["y_train"]
+        read_serial(X)
+        read_parallel(X)
+        reads = {}
+        for label, function in (("1 thread", read_serial), ("2 threads", read_parallel)):
+            timings = []
+            for _ in range(max(reps, 3)):
+                start = time.perf_counter()
+                function(X)
+                timings.append(time.perf_counter() - start)
+            reads[label] = float(np.median(timings))
+        for label, params in (("defaults", {}), ("n_jobs=2", {"n_jobs": 2})):
+            per_epoch = []
+            for _ in range(max(reps, 3)):
+                one = fit_untraced(
+                    SGDLogitClassifier(max_iter=1, tol=None, random_state=0, **params), X, y
+                )[1]
+                three = fit_untraced(
+                    SGDLogitClassifier(max_iter=3, tol=None, random_state=0, **params), X, y
+                )[1]
+                per_epoch.append((three - one) / 2)
+            epoch = float(np.median(per_epoch))
+            results.append(
+                {
+                    "data": name,
+                    "fit": label,
+                    "epoch_s": epoch,
+                    "read_1t_s": reads["1 thread"],
+                    "read_2t_s": reads["2 threads"],
+                    "vs_read_2t": epoch / reads["2 threads"],
+                    "GBps_read_2t": datasets.nbytes(X) / reads["2 threads"] / 1e9,
+                }
+            )
+            print(
+                f"  {name} {label}: epoch {epoch * 1e3:.1f} ms, read "
+                f"{reads['2 threads'] * 1e3:.1f} ms (2 thr) / {reads['1 thread'] * 1e3:.1f} ms",
+                flush=True,
+            )
+    del numba
+    return results
+
+
+STARTUP = r"""
+import sys, time, json
+t0 = time.perf_counter()
+import sgdlogit
+t1 = time.perf_counter()
+import numpy as np
+from sklearn.datasets import make_classification
+X, y = make_classification(2000, 20, random_state=0)
+Xs = __import__("scipy.sparse", fromlist=["csr_matrix"]).csr_matrix(X)
+t2 = time.perf_counter()
+sgdlogit.SGDLogitClassifier(max_iter=5, tol=None).fit(X, y)
+sgdlogit.SGDLogitClassifier(max_iter=5, tol=None).fit(Xs, y)
+t3 = time.perf_counter()
+sgdlogit.SGDLogitClassifier(max_iter=5, tol=None).fit(X, y)
+sgdlogit.SGDLogitClassifier(max_iter=5, tol=None).fit(Xs, y)
+t4 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "first_fit_s": t3 - t2, "steady_fit_s": t4 - t3}))
+"""
+
+
+def startup_costs():
+    """Import time, cold compile, and first fit with a warm cache, in fresh processes."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        runs = []
+        for _ in range(3):  # the first run compiles into the empty cache, the others load it
+            out = subprocess.run(
+                [sys.executable, "-c", STARTUP], env=env, capture_output=True, text=True,
+                check=True,
+            )  # fmt: skip
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    cold, warm = runs[0], runs[-1]
+    result = {
+        "import_s": warm["import_s"],
+        "cold_first_fit_s": cold["first_fit_s"],
+        "warm_first_fit_s": warm["first_fit_s"],
+        "steady_fit_s": warm["steady_fit_s"],
+        "warm_overhead_s": warm["first_fit_s"] - warm["steady_fit_s"],
+    }
+    print(
+        f"  import {result['import_s']:.3f} s; first fit cold {result['cold_first_fit_s']:.2f} s,"
+        f" warm {result['warm_first_fit_s']:.3f} s, steady {result['steady_fit_s']:.3f} s",
+        flush=True,
+    )
+    return result
+
+
+def predict_speed(quick, reps):
+    data = datasets.load("D1", quick)
+    clf = SGDLogitClassifier(max_iter=1, tol=None, random_state=0)
+    clf.fit(data["X_train"], data["y_train"])
+    X = data["X_test"]
+    timings = {"predict_proba": [], "X @ coef_.T": []}
+    for _ in range(max(5, reps)):
+        start = time.perf_counter()
+        clf.predict_proba(X)
+        timings["predict_proba"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        X @ clf.coef_.T
+        timings["X @ coef_.T"].append(time.perf_counter() - start)
+    result = {key: float(np.median(value)) for key, value in timings.items()}
+    result["ratio"] = result["predict_proba"] / result["X @ coef_.T"]
+    print(f"  predict_proba / (X @ coef_.T) = {result['ratio']:.2f}", flush=True)
+    return result
+
+
+def grid_search_speed(reps):
+    """5-fold x 24-candidate GridSearchCV on breast_cancer, ours against LogisticRegression."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    grids = {
+        "sgdlogit": (
+            make_pipeline(StandardScaler(), SGDLogitClassifier(random_state=0)),
+            {
+                "sgdlogitclassifier__alpha": np.logspace(-5, 0, 6),
+                "sgdlogitclassifier__batch_size": [8, 16, 32, 64],
+            },
+        ),
+        "LogisticRegression": (
+            make_pipeline(StandardScaler(), LogisticRegression()),
+            {"logisticregression__C": np.logspace(-4, 4, 24)},
+        ),
+    }
+    result = {}
+    for name, (pipeline, grid) in grids.items():
+        timings = []
+        for _ in range(max(reps, 3)):
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                search = GridSearchCV(pipeline, grid, cv=5).fit(X, y)
+            timings.append(time.perf_counter() - start)
+        result[name] = {"seconds": float(np.median(timings)), "best_cv": search.best_score_}
+    result["ratio"] = result["sgdlogit"]["seconds"] / result["LogisticRegression"]["seconds"]
+    print(
+        f"  GridSearchCV: sgdlogit {result['sgdlogit']['seconds']:.2f} s, "
+        f"LogisticRegression {result['LogisticRegression']['seconds']:.2f} s",
+        flush=True,
+    )
+    return result
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def fmt(value, digits=3):
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def markdown(report):
+    lines = ["# Benchmark results", ""]
+    lines += [f"- machine: {report['machine']}", f"- command: `{report['command']}`"]
+    lines += [f"- versions: {report['versions']}", ""]
+    for result in report["datasets"]:
+        rows = result["rows"]
+        ours = next(r for r in rows if r["method"] == "sgdlogit defaults")
+        lines += [
+            f"## {result['name']}: {result['what']}",
+            "",
+            f"alpha = {result['alpha']:g}; optimum test log-loss "
+            f"{result['optimum_test_log_loss']:.5f}, target "
+            f"{TARGET * result['optimum_test_log_loss']:.5f};"
+            f" compile/warm-up {result['warmup_s']:.2f} s (excluded).",
+            "",
+            "| method | fit s (median, min–max) | epochs/iter | test log-loss | accuracy | "
+            "objective gap | time to target s (iter) | peak MB (× X) | defaults' speed-up |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            reference = r["ttt_s"] if r["ttt_s"] is not None else r["fit_s"]
+            speedup = reference / ours["fit_s"] if r is not ours else None
+            ttt = "not reached" if r["ttt_s"] is None else f"{r['ttt_s']:.3f} ({r['ttt_iter']})"
+            lines.append(
+                f"| {r['method']} | {r['fit_s']:.3f} ({r['fit_min_s']:.3f}–{r['fit_max_s']:.3f}) "
+                f"| {r['epochs']} | {r['test_log_loss']:.5f} | {r['accuracy']:.4f} | "
+                f"{fmt(r['gap'])} | {ttt} | {r['peak_mb']:.1f} ({r['peak_vs_X']:.2f}) | "
+                f"{'—' if speedup is None else f'{speedup:.1f}×'} |"
+            )
+        lines += [
+            "",
+            "*defaults' speed-up*: the peer's time to target (or its fit time when it never "
+            "reaches the target) divided by sgdlogit's default fit time.",
+            "",
+        ]
+    if report.get("epochs"):
+        lines += ["## Epoch time against a streaming read of X_train", ""]
+        lines += [
+            "| data | fit | epoch ms | read ms, 2 threads | read ms, 1 thread | × read (2 thr) |"
+        ]
+        lines += ["|---|---|---|---|---|---|"]
+        for e in report["epochs"]:
+            lines.append(
+                f"| {e['data']} | {e['fit']} | {e['epoch_s'] * 1e3:.1f} | "
+                f"{e['read_2t_s'] * 1e3:.1f} | {e['read_1t_s'] * 1e3:.1f} | "
+                f"{e['vs_read_2t']:.2f} |"
+            )
+        lines.append("")
+    if report.get("startup"):
+        s = report["startup"]
+        lines += [
+            "## Start-up costs (fresh processes)",
+            "",
+            f"- `import sgdlogit`: {s['import_s']:.3f} s",
+            f"- first dense + CSR fit, empty numba cache (compile): {s['cold_first_fit_s']:.2f} s",
+            f"- first fit with a warm cache: {s['warm_first_fit_s']:.3f} s; steady state "
+            f"{s['steady_fit_s']:.3f} s; overhead {s['warm_overhead_s']:.3f} s",
+            "",
+        ]
+    if report.get("predict"):
+        p = report["predict"]
+        lines += [
+            "## predict_proba",
+            "",
+            f"- D1 test set: predict_proba {p['predict_proba'] * 1e3:.1f} ms, X @ coef_.T "
+            f"{p['X @ coef_.T'] * 1e3:.1f} ms, ratio {p['ratio']:.2f}",
+            "",
+        ]
+    if report.get("grid"):
+        g = report["grid"]
+        lines += [
+            "## GridSearchCV on breast_cancer (5 folds × 24 candidates)",
+            "",
+            f"- sgdlogit: {g['sgdlogit']['seconds']:.2f} s "
+            f"(best CV {g['sgdlogit']['best_cv']:.4f});"
+            f" LogisticRegression: {g['LogisticRegression']['seconds']:.2f} s (best CV "
+            f"{g['LogisticRegression']['best_cv']:.4f}); ratio {g['ratio']:.2f}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def plot(report, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    results = report["datasets"]
+    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
+    for ax, result in zip(axes[0], results, strict=True):
+        for r in result["rows"]:
+            if r["curve"]:
+                seconds, losses = zip(*r["curve"], strict=True)
+                style = "-o" if r["kind"] == "ours" else "--s"
+                ax.plot(seconds, losses, style, label=r["method"], markersize=3)
+        target = TARGET * result["optimum_test_log_loss"]
+        ax.axhline(target, color="k", lw=0.8, ls=":", label="target (+1%)")
+        ax.set_xscale("log")
+        best = result["optimum_test_log_loss"]
+        ax.set_ylim(best * 0.995, best * 1.15)
+        ax.set_xlabel("fit time (s)")
+        ax.set_ylabel("test log-loss")
+        ax.set_title(result["name"])
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def machine():
+    import numba
+    import sklearn
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = (
+        f"Python {platform.python_version()}, numpy {np.__version__}, scikit-learn "
+        f"{sklearn.__version__}, numba {numba.__version__}"
+    )
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}", versions
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small data, for CI")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME",
+        help=f"datasets or sections to run (of {', '.join(datasets.SIZES)}, epoch, startup, "
+        "predict, grid)",
+    )  # fmt: skip
+    parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions per timing")
+    parser.add_argument(
+        "--budget", type=float, default=90.0, help="seconds per time-to-target sweep"
+    )
+    args = parser.parse_args(argv)
+    reps = args.reps or (1 if args.quick else 3)
+    budget = 0.3 if args.quick else args.budget
+    wanted = set(args.only or [*datasets.SIZES, "epoch", "startup", "predict", "grid"])
+    cpu, versions = machine()
+    report = {
+        "machine": cpu,
+        "versions": versions,
+        "command": "python benchmarks/run.py " + " ".join(argv or sys.argv[1:]),
+        "datasets": [],
+    }
+    for name in datasets.SIZES:
+        if name in wanted:
+            report["datasets"].append(run_dataset(name, args.quick, reps, budget))
+    if "epoch" in wanted:
+        print("\n== epoch time against streaming read", flush=True)
+        report["epochs"] = epoch_vs_bandwidth(args.quick, reps)
+    if "startup" in wanted:
+        print("\n== start-up costs", flush=True)
+        report["startup"] = startup_costs()
+    if "predict" in wanted:
+        print("\n== predict_proba", flush=True)
+        report["predict"] = predict_speed(args.quick, reps)
+    if "grid" in wanted:
+        print("\n== GridSearchCV", flush=True)
+        report["grid"] = grid_search_speed(reps)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(report, indent=1, default=float))
+    (out / "results.md").write_text(markdown(report))
+    plot(report, out / "loss_vs_time.png")
+    print(f"\nwrote {out / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

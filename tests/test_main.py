@@ -1,0 +1,165 @@
+"""``python -m sgdlogit``: the demo on shipped datasets, on a CSV file, and its input errors."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+from sgdlogit.__main__ import COLUMNS, main
+
+
+@pytest.fixture
+def csv_path(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(n_samples=120, n_features=4, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(4)])
+    frame["label"] = np.where(y == 1, "yes", "no")
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def run(*args, cwd=None, timeout=60):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run(
+        [sys.executable, "-m", "sgdlogit", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_default_run_prints_the_table_and_plots(tmp_path):
+    pytest.importorskip("matplotlib")
+    start = time.perf_counter()
+    result = run(cwd=tmp_path)
+    assert time.perf_counter() - start < 60
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for dataset in ("breast_cancer", "digits"):
+        assert f"{dataset}: " in out
+    assert out.count("SGDLogitClassifier  ") == 2
+    assert out.count("LogisticRegression  ") == 2
+    header = next(line for line in out.splitlines() if line.startswith("model"))
+    assert header.split("  ")[0] == "model"
+    for column in COLUMNS:
+        assert column in header
+    assert (tmp_path / "sgdlogit_loss_curve.png").stat().st_size > 0
+    assert "Traceback" not in result.stderr
+
+
+def test_csv(csv_path, capsys):
+    path, _ = csv_path
+    assert main(["--csv", str(path), "--target", "label", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: 120 samples, 4 features, 2 classes" in out
+    rows = [line for line in out.splitlines() if line.startswith(("SGDLogit", "Logistic"))]
+    assert len(rows) == 2
+    test_accuracy = float(rows[0].split()[-4])
+    assert 0.5 < test_accuracy <= 1.0
+
+
+def test_csv_plot(csv_path, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path, _ = csv_path
+    png = tmp_path / "curves.png"
+    assert main(["--csv", str(path), "--target", "label", "--plot", str(png)]) == 0
+    assert png.stat().st_size > 0
+    assert f"loss curves written to {png}" in capsys.readouterr().out
+
+
+def write(tmp_path, frame):
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing file", "no such file"),
+        ("missing column", "column 'nope' not in"),
+        ("non-numeric", "non-numeric feature column(s)"),
+        ("missing values", "missing values"),
+        ("continuous target", "'continuous', not a set of classes"),
+        ("tiny class", "every class needs at least 4"),
+        ("no features", "no feature column"),
+        ("empty file", "cannot read"),
+    ],
+)
+def test_bad_csv_gives_one_line_error(csv_path, tmp_path, capsys, case, message):
+    _, frame = csv_path
+    path, target = str(tmp_path / "data.csv"), "label"
+    if case == "missing file":
+        path = str(tmp_path / "absent.csv")
+    elif case == "missing column":
+        target = "nope"
+    elif case == "non-numeric":
+        path = write(tmp_path, frame.assign(x1="a"))
+    elif case == "missing values":
+        path = write(tmp_path, frame.assign(x2=frame["x2"].where(frame.index != 3)))
+    elif case == "continuous target":
+        path = write(tmp_path, frame.assign(label=np.linspace(0, 1, len(frame))))
+    elif case == "tiny class":
+        labels = frame["label"].copy()
+        labels.iloc[:2] = "rare"
+        path = write(tmp_path, frame.assign(label=labels))
+    elif case == "no features":
+        path = write(tmp_path, frame[["label"]])
+    elif case == "empty file":
+        (tmp_path / "empty.csv").write_text("")
+        path = str(tmp_path / "empty.csv")
+    assert main(["--csv", path, "--target", target, "--no-plot"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("python -m sgdlogit: error: ")
+    assert message in err
+    assert captured.out == ""
+
+
+def test_bad_csv_from_the_command_line(tmp_path):
+    result = run("--csv", str(tmp_path / "absent.csv"), "--target", "y")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"python -m sgdlogit: error: no such file: {tmp_path / 'absent.csv'}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "args", [["--csv", "data.csv"], ["--target", "y"], ["--threads", "0"], ["--bogus"]]
+)
+def test_bad_arguments(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--csv", "--target", "--n-jobs", "--threads", "--random-state", "--plot"):
+        assert option in out
+    assert "--no-plot" in out
+    assert "breast_cancer" in out
+
+
+def test_console_script():
+    script = shutil.which("sgdlogit")
+    if script is None:
+        pytest.skip("the sgdlogit console script is not installed")
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert result.stdout.startswith("sgdlogit ")
