@@ -6,6 +6,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -71,7 +72,9 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         Whether to fit the (unpenalized) intercept.
     batch_size : int or 'auto', default='auto'
         Samples per update; the last batch of an epoch may be smaller. ``'auto'`` uses
-        ``n_samples // 200`` clipped to [8, 256] (and at most ``n_samples``).
+        ``n_samples // 200`` clipped to [8, 256] (and at most ``n_samples``) for dense input,
+        and 1 for sparse input: a sparse update costs only the nonzeros of its rows, and
+        sparse features rarely meet in a batch, so larger batches only dilute each update.
     learning_rate : {'auto', 'constant', 'optimal', 'invscaling', 'adaptive'}, default='auto'
         Step-size schedule, with ``t`` the number of updates made so far and ``B`` the batch
         size:
@@ -100,9 +103,11 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         once ``average`` samples have been seen (``True`` means from the first one);
         ``False`` returns the last iterate. Averaging removes most of the gradient noise of
         a large constant step, so one pass over a large data set lands close to the optimum.
-        ``'auto'`` averages with ``learning_rate='auto'`` and an L2 (or no) penalty, and not
-        otherwise: the other schedules already shrink their steps (and their large early
-        steps would dominate the average), and an average of sparse iterates is not sparse.
+        ``'auto'`` averages dense input with ``learning_rate='auto'`` and an L2 (or no)
+        penalty, and nothing else: the other schedules already shrink their steps (and
+        their large early steps would dominate the average), an average of sparse iterates
+        is not sparse, and the per-sample updates of sparse input reach the optimum sooner
+        without it (see ``benchmarks/README.md``).
     max_iter : int, default=1000
         Maximum number of epochs.
     tol : float or None, default=1e-3
@@ -511,7 +516,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         "classes_", "coef_", "intercept_", "n_features_in_", "feature_names_in_", "n_iter_",
         "t_", "loss_curve_", "validation_loss_curve_", "validation_scores_", "best_loss_",
         "_state", "_rng", "_batch_size", "_intercept_scale", "_class_counts",
-        "_weight_factor", "_no_improvement",
+        "_weight_factor", "_no_improvement", "_average_from",
     )  # fmt: skip
 
     def _forget_fit(self):
@@ -607,8 +612,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             raise ValueError("coef_init and intercept_init must be finite.")
         return coef, intercept
 
-    def _resolved_batch_size(self, n_samples):
+    def _resolved_batch_size(self, n_samples, sparse):
         if self.batch_size == "auto":
+            if sparse:
+                return 1
             low, high = AUTO_BATCH_RANGE
             return max(1, min(n_samples, high, max(low, n_samples // AUTO_UPDATES_PER_EPOCH)))
         return int(self.batch_size)
@@ -623,7 +630,9 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
                 "compute the optimal learning rate."
             )
         n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
-        batch_size = self._resolved_batch_size(train_rows.shape[0])
+        sparse = sp.issparse(X)
+        batch_size = self._resolved_batch_size(train_rows.shape[0], sparse)
+        self._average_from = self._resolved_average(sparse)
         adaptive = self.solver == "adam" or self.momentum > 0
         state = TrainingState.zeros(
             n_outputs,
@@ -631,7 +640,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             X.dtype,
             l1=self.penalty in ("l1", "elasticnet") and self.alpha > 0,
             adaptive=adaptive,
-            average=bool(self._resolved_average()),
+            average=bool(self._average_from),
         )
         if init is not None:
             state.W[:, :-1] = init[0]
@@ -681,15 +690,15 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             intercept_scale=self._intercept_scale,
         )
 
-    def _resolved_average(self):
+    def _resolved_average(self, sparse):
         """``average`` as False or the number of samples after which averaging starts."""
         if self.average == "auto":
-            return self.learning_rate == "auto" and self.penalty in ("l2", None)
+            return not sparse and self.learning_rate == "auto" and self.penalty in ("l2", None)
         return self.average
 
     def _first_averaged(self, state, batch_size, n_batches):
         """Index of the first update of the coming epoch that enters the average."""
-        average = self._resolved_average()
+        average = self._average_from
         if not average:
             return n_batches
         start = 1 if average is True else int(average)
@@ -707,10 +716,15 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         ``n_epochs`` warns; ``partial_fit`` always runs its epoch. ``task`` (a
         :class:`~sgdlogit._callbacks.FitTask`) runs the callbacks around every epoch.
         """
-        from sgdlogit._training import make_epoch_runner
+        from sgdlogit._training import make_epoch_runner, n_chunks_for
 
         state, rng, batch_size = self._state, self._rng, self._batch_size
-        run_epoch = make_epoch_runner(X, y_index, sample_weight, state, self._hyper(), batch_size)
+        n_chunks = n_chunks_for(
+            self.n_jobs, batch_size, X.shape[1], state.W.shape[0], sp.issparse(X)
+        )
+        run_epoch = make_epoch_runner(
+            X, y_index, sample_weight, state, self._hyper(), batch_size, n_chunks
+        )
         n_rows = train_rows.shape[0]
         n_batches = -(-n_rows // batch_size)
         train_weight_sum = self._weight_sum(sample_weight, train_rows)
