@@ -113,8 +113,11 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
     tol : float or None, default=1e-3
         Training stops when the monitored loss has not improved by at least ``tol`` for
         ``n_iter_no_change`` consecutive epochs. ``None`` runs ``max_iter`` epochs.
-    n_iter_no_change : int, default=5
+    n_iter_no_change : int, default=2
         Epochs without improvement before stopping (or, for ``'adaptive'``, reducing the step).
+        Lower than SGDClassifier's 5: with averaging, one or two epochs over a large data set
+        already land near the optimum, and more epochs only cost time (see
+        ``benchmarks/README.md``).
     early_stopping : bool, default=False
         Monitor the log-loss on validation data (``X_val``, or a stratified
         ``validation_fraction`` of the training data) instead of the training objective.
@@ -226,7 +229,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         average="auto",
         max_iter=1000,
         tol=1e-3,
-        n_iter_no_change=5,
+        n_iter_no_change=2,
         early_stopping=False,
         validation_fraction=0.1,
         shuffle=True,

@@ -17,7 +17,8 @@ CONFIGURATIONS = [
     {"solver": "adam"},
     {"momentum": 0.9},
     {"learning_rate": "constant", "eta0": 0.01},
-    {"learning_rate": "optimal"},
+    # SGDClassifier's own settings for its schedule: per-sample steps, 5 epochs of patience
+    {"learning_rate": "optimal", "batch_size": 1, "n_iter_no_change": 5},
     {"learning_rate": "invscaling"},
     {"learning_rate": "adaptive"},
     {"class_weight": "balanced"},
