@@ -648,13 +648,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         if init is not None:
             state.W[:, :-1] = init[0]
             state.W[:, -1] = init[1]
+        rho = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
+        alpha_l2 = 0.0 if self.penalty is None else self.alpha * (1.0 - rho)
         eta0, intercept_scale = estimate_steps(
-            X,
-            sample_weight,
-            train_rows,
-            batch_size,
-            self.fit_intercept,
-            rng,
+            X, sample_weight, train_rows, batch_size, self.fit_intercept, rng, alpha_l2
         )
         if self.learning_rate == "optimal":
             # SGDClassifier's huge early steps: never speed the intercept up beyond them
@@ -751,7 +748,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
                 objective = loss_sum / train_weight_sum + penalty_value(
                     model[:, :-1], self.penalty, self.alpha, self.l1_ratio
                 )
-            if not (np.isfinite(objective) and np.all(np.isfinite(state.W))):
+            if not (np.isfinite(objective) and state.is_finite()):
                 raise _DivergenceError(
                     f"Training diverged at epoch {self.n_iter_}: the weights or the loss "
                     "became non-finite. Scale the input (e.g. with StandardScaler) or use "

@@ -78,7 +78,7 @@ def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
     raise ValueError(f"Unknown learning rate schedule {schedule!r}.")
 
 
-def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_state):
+def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_state, alpha_l2=0.0):
     r"""Data-driven initial step and intercept step factor.
 
     The intercept's step is the coefficients' step times ``intercept_scale``, the mean
@@ -93,8 +93,9 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     the largest eigenvalue of the weighted second-moment matrix of the rows (power iteration on
     at most 2,000 sampled rows) and :math:`\bar r` the mean squared row norm: with ``B = 1``
     it is the typical per-sample curvature, with large batches that of the full loss. The
-    initial step is :math:`1 / \hat L_B`, or :math:`1.5 / \hat L_1` for one-sample batches,
-    whose curvature is exact rather than estimated (2 is the stability limit).
+    initial step is :math:`1 / (\hat L_B + \alpha_2)`, with :math:`\alpha_2` the L2 strength,
+    or 1.5 over that for one-sample batches, whose curvature is exact rather than estimated
+    (2 is the stability limit).
 
     Parameters
     ----------
@@ -109,7 +110,9 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     fit_intercept : bool
         Whether an intercept is fitted.
     random_state : numpy.random.RandomState
-        Draws the row sample.
+        Draws the row sample and the start of the power iteration.
+    alpha_l2 : float, default=0.0
+        Strength of the L2 part of the penalty, which adds to the curvature.
 
     Returns
     -------
@@ -135,7 +138,12 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         nnz = np.count_nonzero(X, axis=1)
     # Work on X / peak so that squares of huge features cannot overflow.
     peak = peak if peak > 0 else 1.0
-    X = X / peak
+    with np.errstate(all="ignore"):
+        if sp.issparse(X):
+            X = X.copy()
+            X.data /= peak  # not X / peak: scipy multiplies by 1 / peak, inf for subnormals
+        else:
+            X = X / peak
     sq_norms = (
         np.asarray(X.multiply(X).sum(axis=1)).ravel()
         if sp.issparse(X)
@@ -148,21 +156,27 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         mean_nnz = weights @ nnz
         intercept_scaled = mean_sq_norm / mean_nnz if mean_nnz > 0 else peak**-2
     ones = np.sqrt(intercept_scaled)
-    v = np.ones(X.shape[1] + 1)
+    # a random start: a fixed vector can be orthogonal to every row
+    v = random_state.standard_normal(X.shape[1] + 1)
     eigenvalue = 0.0
     for _ in range(_POWER_ITERATIONS):
-        v /= _norm(v)
+        length = _norm(v)
+        if length == 0.0:
+            break
+        v /= length
         u = X @ v[:-1] + ones * v[-1]
         wu = weights * u
         v = np.append(X.T @ wu, ones * wu.sum())
         eigenvalue = _norm(v)
     mean_sq_norm += intercept_scaled
-    curvature = 0.25 * (eigenvalue + max(mean_sq_norm - eigenvalue, 0.0) / batch_size)
-    with np.errstate(over="ignore", under="ignore"):
-        factor = SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0
-        eta0 = factor / curvature / peak**2
+    scaled = 0.25 * (eigenvalue + max(mean_sq_norm - eigenvalue, 0.0) / batch_size)
+    factor = SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0
+    with np.errstate(all="ignore"):
+        curvature = scaled * peak**2 + alpha_l2
+        eta0 = factor / curvature if curvature > 0 else 1.0  # nothing to fit: any step
         intercept_scale = intercept_scaled * peak**2
-    if not (np.isfinite(eta0) and eta0 > 0 and np.isfinite(intercept_scale)):
+    usable = np.isfinite(eta0) and eta0 > 0 and np.isfinite(intercept_scale)
+    if not usable or (fit_intercept and intercept_scale <= 0):
         raise ValueError(
             f"The features are too large or too small to train on (largest magnitude "
             f"{peak:.3g}): the step size would over- or underflow. Scale the input, e.g. "

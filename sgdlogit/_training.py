@@ -54,6 +54,11 @@ class TrainingState:
             avg=np.zeros(shape) if average else np.zeros((0, 0)),
         )
 
+    def is_finite(self):
+        """Whether every array of the state is finite (an overflow can hide in any)."""
+        arrays = (self.W, self.q, self.opt, self.avg)
+        return all(bool(np.all(np.isfinite(array))) for array in arrays)
+
     def averaged_model(self):
         """The averaged ``W`` when any update was averaged, else the current ``W``."""
         n_averaged = self.counters[kernels.N_AVERAGED]
@@ -77,6 +82,17 @@ def make_hyper(*, alpha, penalty, l1_ratio, momentum, solver, fit_intercept, int
     hyper[kernels.FIT_INTERCEPT] = float(fit_intercept)
     hyper[kernels.USE_ADAM] = float(solver == "adam")
     return hyper
+
+
+def _read_only(array):
+    """Return a read-only view of ``array``.
+
+    The kernels are compiled for read-only inputs only, so writable, read-only and
+    memory-mapped arrays all share one specialization.
+    """
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def n_chunks_for(n_jobs, batch_size, n_features, n_outputs, sparse):
@@ -115,19 +131,20 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
     """
     dtype = state.W.dtype
     n_outputs, n_cols = state.W.shape
-    y_index = np.ascontiguousarray(y_index, dtype=np.int32)
-    sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+    y_index = _read_only(np.ascontiguousarray(y_index, dtype=np.int32))
+    sample_weight = _read_only(np.ascontiguousarray(sample_weight, dtype=dtype))
     model = (state.W, state.q, state.opt, state.avg, state.counters, hyper)
 
     if sp.issparse(X):
-        data = np.ascontiguousarray(X.data, dtype=dtype)
-        indices = np.ascontiguousarray(X.indices, dtype=np.int32)
-        indptr = np.ascontiguousarray(X.indptr, dtype=np.int32)
+        data = _read_only(np.ascontiguousarray(X.data, dtype=dtype))
+        indices = _read_only(np.ascontiguousarray(X.indices, dtype=np.int32))
+        indptr = _read_only(np.ascontiguousarray(X.indptr, dtype=np.int32))
         logits = np.empty((batch_size, n_outputs), dtype=dtype)
         grad = np.empty_like(state.W) if state.opt.size else np.empty((0, 0), dtype)
         marks = np.empty(n_cols - 1)
 
         def run(order, steps, first_averaged):
+            order = _read_only(order)
             return kernels.csr_epoch(
                 data, indices, indptr, y_index, sample_weight, order, batch_size, steps,
                 first_averaged, *model, logits, grad, marks,
@@ -135,7 +152,7 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
 
         return run
 
-    X = np.ascontiguousarray(X)
+    X = _read_only(np.ascontiguousarray(X))
     buffers = (
         np.empty((n_chunks, n_outputs + _PAD), dtype=dtype),
         np.empty((n_chunks, n_outputs, n_cols), dtype=dtype),
@@ -143,6 +160,7 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
     )
 
     def run(order, steps, first_averaged):
+        order = _read_only(order)
         args = (X, y_index, sample_weight, order, batch_size, steps, first_averaged)
         if n_chunks > 1 and _PARALLEL_LOCK.acquire(blocking=False):
             # One parallel section at a time: numba's workqueue threading layer cannot run
