@@ -1,6 +1,9 @@
+import os
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import HealthCheck, settings
 from sklearn.datasets import make_classification
 from sklearn.preprocessing import normalize
 
@@ -44,3 +47,30 @@ def dense_multiclass():
         n_samples=300, n_features=8, n_informative=5, n_classes=3, random_state=0
     )
     return X, y
+
+
+# Hypothesis profiles of the property-based tests: SGDLOGIT_HYPOTHESIS_PROFILE picks ``ci``
+# (default, derandomized so CI runs the same examples), ``dev`` (fewer examples) or
+# ``thorough`` (10x the examples, random seeds).
+settings.register_profile(
+    "sgdlogit-ci",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("sgdlogit-dev", settings.get_profile("sgdlogit-ci"), derandomize=False)
+settings.register_profile(
+    "sgdlogit-thorough", settings.get_profile("sgdlogit-ci"), derandomize=False
+)
+PROFILE = os.environ.get("SGDLOGIT_HYPOTHESIS_PROFILE", "ci")
+EXAMPLES_FACTOR = {"ci": 1.0, "dev": 0.2, "thorough": 10.0}[PROFILE]
+
+
+def hypothesis_settings(max_examples):
+    """The selected profile with ``max_examples`` scaled by the profile's factor."""
+    return settings(
+        settings.get_profile(f"sgdlogit-{PROFILE}"),
+        max_examples=max(1, round(max_examples * EXAMPLES_FACTOR)),
+    )

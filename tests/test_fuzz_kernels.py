@@ -26,43 +26,16 @@ Example counts: ``pytest tests/test_fuzz_kernels.py --hypothesis-show-statistics
 ``dev`` (fewer examples) or ``thorough`` (10x the examples, random seeds).
 """
 
-import os
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, event, given, settings
+from conftest import hypothesis_settings as fuzz_settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from scipy.special import expit, logsumexp, softmax
 
 from sgdlogit import _kernels as kernels
 from sgdlogit._training import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, TrainingState
-
-# ----------------------------------------------------------------------------- profiles
-
-settings.register_profile(
-    "sgdlogit-ci",
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile("sgdlogit-dev", settings.get_profile("sgdlogit-ci"), derandomize=False)
-settings.register_profile(
-    "sgdlogit-thorough", settings.get_profile("sgdlogit-ci"), derandomize=False
-)
-PROFILE = os.environ.get("SGDLOGIT_HYPOTHESIS_PROFILE", "ci")
-EXAMPLES_FACTOR = {"ci": 1.0, "dev": 0.2, "thorough": 10.0}[PROFILE]
-
-
-def fuzz_settings(max_examples):
-    """The module's profile with ``max_examples`` scaled by the profile's factor."""
-    return settings(
-        settings.get_profile(f"sgdlogit-{PROFILE}"),
-        max_examples=max(1, round(max_examples * EXAMPLES_FACTOR)),
-    )
-
 
 RTOL = 1e-10
 

@@ -40,7 +40,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from hypothesis import HealthCheck, event, given, settings
+from conftest import hypothesis_settings as property_settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -49,32 +50,6 @@ from sklearn.utils import check_array
 
 from sgdlogit import SGDLogitClassifier
 from sgdlogit import _kernels as kernels
-
-# ----------------------------------------------------------------------------- profiles
-
-settings.register_profile(
-    "sgdlogit-ci",
-    deadline=None,
-    derandomize=True,
-    database=None,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-settings.register_profile("sgdlogit-dev", settings.get_profile("sgdlogit-ci"), derandomize=False)
-settings.register_profile(
-    "sgdlogit-thorough", settings.get_profile("sgdlogit-ci"), derandomize=False
-)
-PROFILE = os.environ.get("SGDLOGIT_HYPOTHESIS_PROFILE", "ci")
-EXAMPLES_FACTOR = {"ci": 1.0, "dev": 0.2, "thorough": 10.0}[PROFILE]
-
-
-def property_settings(max_examples):
-    """The module's profile with ``max_examples`` scaled by the profile's factor."""
-    return settings(
-        settings.get_profile(f"sgdlogit-{PROFILE}"),
-        max_examples=max(1, round(max_examples * EXAMPLES_FACTOR)),
-    )
-
 
 # ----------------------------------------------------------------------------- outcomes
 
