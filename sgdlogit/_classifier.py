@@ -423,7 +423,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         counts = counts + np.bincount(y_index, minlength=self.classes_.shape[0])
         sample_weight = self._fold_class_weight(sample_weight, self.classes_, y_index, counts)
         rows = np.arange(X.shape[0])
-        if first_call:
+        if first_call or not hasattr(self, "_weight_factor"):
             # One factor for every later chunk (as after fit): weights keep their ratios
             # across calls, and the first chunk's mean weight is one.
             self._weight_factor = self._weight_scale(sample_weight, rows)

@@ -123,13 +123,13 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     """
     if rows.shape[0] > _CURVATURE_ROWS:
         rows = np.sort(random_state.choice(rows, _CURVATURE_ROWS, replace=False))
-    X = X[rows]
+    X = X[rows]  # a copy (fancy indexing): scaled in place below
     sample_weight = sample_weight[rows]
     weights = np.asarray(sample_weight, dtype=np.float64)
     weights = weights / weights.max()
     weights = weights / weights.sum()
     if sp.issparse(X):
-        X = X.astype(np.float64)
+        X = X.astype(np.float64, copy=False)
         peak = np.max(np.abs(X.data), initial=0.0)
         nnz = np.diff(X.indptr)
     else:
@@ -138,12 +138,11 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         nnz = np.count_nonzero(X, axis=1)
     # Work on X / peak so that squares of huge features cannot overflow.
     peak = peak if peak > 0 else 1.0
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # X is already a copy (the sampled rows): divide in place
         if sp.issparse(X):
-            X = X.copy()
             X.data /= peak  # not X / peak: scipy multiplies by 1 / peak, inf for subnormals
         else:
-            X = X / peak
+            X /= peak
     sq_norms = (
         np.asarray(X.multiply(X).sum(axis=1)).ravel()
         if sp.issparse(X)
