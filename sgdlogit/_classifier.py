@@ -12,7 +12,6 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import (
@@ -34,6 +33,33 @@ AUTO_BATCH_RANGE = (8, 256)
 # below MIN_ADAPTIVE_ETA (SGDClassifier's rule).
 ADAPTIVE_DIVISOR = 5.0
 MIN_ADAPTIVE_ETA = 1e-6
+
+
+# Shuffling: rows of data larger than the CPU caches are visited in shuffled blocks of
+# consecutive rows. Scattered single rows would each cost a TLB and cache miss (an epoch
+# over 1e6 x 100 rows takes 2x longer); blocks of 8 keep batches well mixed.
+SHUFFLE_BLOCK = 8
+BLOCK_SHUFFLE_BYTES = 32 * 2**20
+
+
+def _nbytes(X):
+    if sp.issparse(X):
+        return X.data.nbytes + X.indices.nbytes
+    return X.nbytes
+
+
+def _epoch_order(rows, rng, block):
+    """``rows`` in a random order: shuffled blocks of ``block`` consecutive rows.
+
+    The last ``len(rows) % block`` rows (fewer than a block) come last.
+    """
+    if block == 1:
+        return rng.permutation(rows)
+    n_full = rows.shape[0] // block
+    positions = (rng.permutation(n_full)[:, None] * block + np.arange(block)).ravel()
+    positions = np.concatenate([positions, np.arange(n_full * block, rows.shape[0])])
+    contiguous = rows.shape[0] == 0 or rows[-1] - rows[0] == rows.shape[0] - 1
+    return positions + rows[0] if contiguous and rows.shape[0] else rows[positions]
 
 
 class _DivergenceError(ValueError):
@@ -125,7 +151,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         Share of the training data held out when ``early_stopping`` is on and no ``X_val``
         is given.
     shuffle : bool, default=True
-        Visit the samples in a new random order every epoch.
+        Visit the samples in a new random order every epoch. When ``X`` is larger than
+        32 MB, the order shuffles blocks of 8 consecutive rows rather than single rows:
+        scattered rows would each miss the CPU caches (twice slower epochs on 1e6 x 100
+        rows), and a batch of 256 still mixes 32 random blocks.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into the sample weights.
     warm_start : bool, default=False
@@ -328,13 +357,12 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         X, y = validate_data(self, X, y, **self._data_checks(), reset=True)
         task = FitTask(self, X, y, sample_weight, task_name="fit", max_epochs=self.max_iter)
         check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        classes = encoder.classes_
+        classes = np.unique(y)  # hashing: cheaper than return_inverse's sort at 1e6 labels
+        y_index = np.searchsorted(classes, y)
         if classes.shape[0] < 2:
             raise ValueError(
                 f"The number of classes has to be greater than one; got {classes.shape[0]} class"
             )
-        y_index = encoder.transform(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
@@ -345,7 +373,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         train_rows = np.arange(X.shape[0])
         validation = None
         if X_val is not None:
-            validation = self._validation_data(X_val, y_val, sample_weight_val, encoder)
+            validation = self._validation_data(X_val, y_val, sample_weight_val, classes)
         elif self.early_stopping:
             train_rows, val_rows = self._validation_split(y_index, sample_weight, rng)
             validation = (X[val_rows], y_index[val_rows], sample_weight[val_rows])
@@ -499,6 +527,8 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
 
         ``class_counts`` (samples per class) defines the frequencies used by 'balanced'.
         """
+        if self.class_weight is None:
+            return sample_weight
         if self.class_weight == "balanced":
             present = class_counts > 0
             class_weight = np.ones(classes.shape[0])
@@ -547,15 +577,15 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             )
         return total
 
-    def _validation_data(self, X_val, y_val, sample_weight_val, encoder):
+    def _validation_data(self, X_val, y_val, sample_weight_val, classes):
         X_val, y_val = validate_data(self, X_val, y_val, **self._data_checks(), reset=False)
-        unknown = np.setdiff1d(np.unique(y_val), encoder.classes_)
+        unknown = np.setdiff1d(np.unique(y_val), classes)
         if unknown.size:
             raise ValueError(f"y_val contains labels not seen in y: {unknown}.")
         weights = _check_sample_weight(
             sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
         )
-        return X_val, encoder.transform(y_val), weights
+        return X_val, np.searchsorted(classes, y_val), weights
 
     def _validation_split(self, y_index, sample_weight, rng):
         """Hold out ``validation_fraction`` of the rows, stratified when the data allows."""
@@ -729,13 +759,14 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         )
         n_rows = train_rows.shape[0]
         n_batches = -(-n_rows // batch_size)
+        block = SHUFFLE_BLOCK if _nbytes(X) > BLOCK_SHUFFLE_BYTES else 1
         train_weight_sum = self._weight_sum(sample_weight, train_rows)
         monitor_validation = validation is not None and self.early_stopping
         converged = False
         start_time = time.perf_counter()
         for _ in range(n_epochs):
             task.begin_epoch(state)
-            order = rng.permutation(train_rows) if self.shuffle else train_rows
+            order = _epoch_order(train_rows, rng, block) if self.shuffle else train_rows
             steps = batch_steps(
                 self.learning_rate, state.eta, self.alpha, self.power_t,
                 batch_size, state.n_updates, n_batches,
