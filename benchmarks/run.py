@@ -581,6 +581,8 @@ def plot(report, path):
     except ImportError:
         return
     results = report["datasets"]
+    if not results:
+        return
     fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
     for ax, result in zip(axes[0], results, strict=True):
         for r in result["rows"]:

@@ -14,11 +14,17 @@ from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
 )
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    validate_data,
+)
 
 from sgdlogit._callbacks import NO_TASK, CallbackSupportMixin, FitTask
 from sgdlogit._objective import mean_log_loss, penalty_value
@@ -475,6 +481,28 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             self._state = None
             raise
 
+    def decision_function(self, X):
+        """Confidence scores: the logits :math:`x^T w + b` of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The logit of ``classes_[1]`` for a binary model, of every class otherwise.
+        """
+        check_is_fitted(self)
+        # NaN and inf are looked for in the scores, not in X: a non-finite feature always
+        # makes its score non-finite, and one pass over X fewer makes prediction 2x faster.
+        X = validate_data(self, X, accept_sparse="csr", reset=False, ensure_all_finite=False)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        if not np.all(np.isfinite(scores)):
+            check_array(X, accept_sparse="csr", estimator=self, input_name="X")
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
     def predict_proba(self, X):
         """Probability of each class.
 
@@ -490,8 +518,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         """
         decision = self.decision_function(X)
         if decision.ndim == 1:
-            positive = expit(decision)
-            return np.column_stack([1.0 - positive, positive])
+            proba = np.empty((decision.shape[0], 2), dtype=decision.dtype)
+            expit(decision, out=proba[:, 1])
+            np.subtract(1.0, proba[:, 1], out=proba[:, 0])
+            return proba
         return softmax(decision, axis=1)
 
     def predict_log_proba(self, X):
