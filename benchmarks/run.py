@@ -583,8 +583,12 @@ def plot(report, path):
     results = report["datasets"]
     if not results:
         return
-    fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
-    for ax, result in zip(axes[0], results, strict=True):
+    n_cols = min(3, len(results))
+    n_rows = -(-len(results) // n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(5 * n_cols, 4 * n_rows), squeeze=False)
+    for ax in axes.ravel()[len(results) :]:
+        ax.set_visible(False)
+    for ax, result in zip(axes.ravel(), results, strict=False):
         for r in result["rows"]:
             if r["curve"]:
                 seconds, losses = zip(*r["curve"], strict=True)
@@ -631,7 +635,12 @@ def main(argv=None):
         help=f"datasets or sections to run (of {', '.join(datasets.SIZES)}, epoch, startup, "
         "predict, grid)",
     )  # fmt: skip
-    parser.add_argument("--out", default=str(HERE / "results"), help="output folder")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: benchmarks/results, or benchmarks/results/partial "
+        "with --only or --quick, so a partial run never overwrites the full results)",
+    )
     parser.add_argument("--reps", type=int, default=None, help="repetitions per timing")
     parser.add_argument(
         "--budget", type=float, default=90.0, help="seconds per time-to-target sweep"
@@ -662,7 +671,8 @@ def main(argv=None):
     if "grid" in wanted:
         print("\n== GridSearchCV", flush=True)
         report["grid"] = grid_search_speed(reps)
-    out = Path(args.out)
+    partial = args.only or args.quick
+    out = Path(args.out or HERE / "results" / ("partial" if partial else ""))
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(report, indent=1, default=float))
     (out / "results.md").write_text(markdown(report))

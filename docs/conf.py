@@ -95,7 +95,7 @@ def _benchmark_results(app, docname, source):
     readme = ROOT / "benchmarks" / "README.md"
     if readme.exists():
         relative = os.path.relpath(readme, DOCS)
-        block = f"```{{include}} {relative}\n:heading-offset: 1\n```\n"
+        block = f"```{{include}} {relative}\n:heading-offset: 1\n:relative-images:\n```\n"
     else:
         block = (
             "No results are stored yet: `python benchmarks/run.py` runs the benchmarks and "
