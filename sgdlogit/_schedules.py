@@ -37,8 +37,14 @@ _POWER_ITERATIONS = 30
 
 
 def _norm(v):
-    # einsum, not BLAS: a BLAS call per iteration costs more than the work on 2,000 rows
+    # einsum, not BLAS (see _matvec)
     return float(np.sqrt(np.einsum("i,i->", v, v)))
+
+
+def _matvec(X, v):
+    # einsum for dense X: a BLAS call spins up BLAS threads, which then compete with the
+    # other fits of a threaded GridSearchCV for the cores
+    return X @ v if sp.issparse(X) else np.einsum("ij,j->i", X, v)
 
 
 def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
@@ -148,11 +154,11 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         if sp.issparse(X)
         else (np.einsum("ij,ij->i", X, X))
     )
-    mean_sq_norm = weights @ sq_norms
+    mean_sq_norm = float(np.einsum("i,i->", weights, sq_norms))
     # the intercept column is sqrt(intercept_scale) / peak in these units
     intercept_scaled = 0.0
     if fit_intercept:
-        mean_nnz = weights @ nnz
+        mean_nnz = float(np.einsum("i,i->", weights, nnz))
         intercept_scaled = mean_sq_norm / mean_nnz if mean_nnz > 0 else peak**-2
     ones = np.sqrt(intercept_scaled)
     # a random start: a fixed vector can be orthogonal to every row
@@ -163,9 +169,9 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         if length == 0.0:
             break
         v /= length
-        u = X @ v[:-1] + ones * v[-1]
+        u = _matvec(X, v[:-1]) + ones * v[-1]
         wu = weights * u
-        v = np.append(X.T @ wu, ones * wu.sum())
+        v = np.append(_matvec(X.T, wu), ones * wu.sum())
         eigenvalue = _norm(v)
     mean_sq_norm += intercept_scaled
     scaled = 0.25 * (eigenvalue + max(mean_sq_norm - eigenvalue, 0.0) / batch_size)
