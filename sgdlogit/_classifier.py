@@ -27,7 +27,7 @@ from sklearn.utils.validation import (
 )
 
 from sgdlogit._callbacks import NO_TASK, CallbackSupportMixin, FitTask
-from sgdlogit._objective import mean_log_loss, penalty_value
+from sgdlogit._objective import mean_log_loss, penalty_strengths, penalty_value
 from sgdlogit._schedules import ADAM_ETA0, batch_steps, estimate_steps
 
 # batch_size='auto': about 200 updates per epoch, between 8 and 256 samples per batch.
@@ -719,8 +719,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         if init is not None:
             state.W[:, :-1] = init[0]
             state.W[:, -1] = init[1]
-        rho = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": self.l1_ratio}[self.penalty]
-        alpha_l2 = 0.0 if self.penalty is None else self.alpha * (1.0 - rho)
+        alpha_l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
         eta0, intercept_scale = estimate_steps(
             X, sample_weight, train_rows, batch_size, self.fit_intercept, rng, alpha_l2
         )

@@ -36,10 +36,21 @@ def mean_log_loss(decision, y_index, sample_weight=None):
     return float(np.average(log_loss_per_sample(decision, y_index), weights=sample_weight))
 
 
+def penalty_strengths(penalty, alpha, l1_ratio):
+    r"""Split :math:`\alpha R(w)` into its L2 and L1 strengths ``(alpha_l2, alpha_l1)``.
+
+    :math:`\alpha R(w) = \tfrac12 \alpha_2 \|w\|_2^2 + \alpha_1 \|w\|_1`.
+    """
+    if penalty is None:
+        return 0.0, 0.0
+    rho = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty]
+    return alpha * (1.0 - rho), alpha * rho
+
+
 def penalty_value(coef, penalty, alpha, l1_ratio):
     r""":math:`\alpha R(w)` for the coefficients (the intercept is never penalized)."""
-    if penalty is None or alpha == 0.0:
+    alpha_l2, alpha_l1 = penalty_strengths(penalty, alpha, l1_ratio)
+    if alpha_l2 == 0.0 and alpha_l1 == 0.0:
         return 0.0
     coef = np.asarray(coef, dtype=np.float64)
-    rho = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty]
-    return float(alpha * ((1.0 - rho) * 0.5 * np.sum(coef**2) + rho * np.sum(np.abs(coef))))
+    return float(0.5 * alpha_l2 * np.sum(coef**2) + alpha_l1 * np.sum(np.abs(coef)))

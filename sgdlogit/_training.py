@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from joblib import effective_n_jobs
 
 from sgdlogit import _kernels as kernels
+from sgdlogit._objective import penalty_strengths
 
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
@@ -69,11 +70,8 @@ class TrainingState:
 
 def make_hyper(*, alpha, penalty, l1_ratio, momentum, solver, fit_intercept, intercept_scale):
     """Pack the scalar hyper-parameters into the float64 array the kernels read."""
-    rho = {None: 0.0, "l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty]
-    alpha = 0.0 if penalty is None else alpha
     hyper = np.zeros(kernels.N_HYPER)
-    hyper[kernels.ALPHA_L2] = alpha * (1.0 - rho)
-    hyper[kernels.ALPHA_L1] = alpha * rho
+    hyper[kernels.ALPHA_L2], hyper[kernels.ALPHA_L1] = penalty_strengths(penalty, alpha, l1_ratio)
     hyper[kernels.MOMENTUM] = momentum if solver == "sgd" else 0.0
     hyper[kernels.BETA1] = ADAM_BETA1
     hyper[kernels.BETA2] = ADAM_BETA2
