@@ -113,13 +113,10 @@ def _loss_and_dloss(z, label, weight, scale_out):
     if n_outputs == 1:
         zk = float(z[0])
         # one exp and one log1p: e = exp(-|z|) gives both the loss and the probability
+        # Selects, not branches: the sign of a logit is a coin flip the CPU cannot predict.
         e = np.exp(-abs(zk))
-        if zk >= 0.0:
-            p = 1.0 / (1.0 + e)
-            loss = np.log1p(e) + (1.0 - label) * zk
-        else:
-            p = e / (1.0 + e)
-            loss = np.log1p(e) - label * zk
+        p = (1.0 if zk >= 0.0 else e) / (1.0 + e)
+        loss = np.log1p(e) + max(zk, 0.0) - label * zk
         g = weight * (p - label)
         z[0] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
         return weight * loss
@@ -514,3 +511,72 @@ def csr_epoch(
         for j in range(n_features):
             _truncate_l1(W, q, j, 1.0, counters[L1_TOTAL])
     return loss
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _dense_scores(X, coef, intercept, proba, out):
+    """Body of :func:`dense_scores` and :func:`dense_scores_parallel` (see there)."""
+    n_outputs, n_features = coef.shape
+    n_bad = 0
+    for i in prange(X.shape[0]):
+        x = X[i]
+        z = out[i]
+        for k in range(n_outputs):
+            acc = 0.0
+            for j in range(n_features):
+                acc += x[j] * coef[k, j]
+            z[k] = acc + intercept[k]
+        for k in range(n_outputs):
+            if not np.isfinite(z[k]):
+                n_bad += 1
+        if not proba:
+            continue
+        if n_outputs == 1:
+            logit = float(z[0])
+            e = np.exp(-abs(logit))
+            p = (1.0 if logit >= 0.0 else e) / (1.0 + e)  # a select: no branch to mispredict
+            z[0] = 1.0 - p
+            z[1] = p
+        else:
+            zmax = float(z[0])
+            for k in range(1, n_outputs):
+                zmax = max(zmax, float(z[k]))
+            total = 0.0
+            for k in range(n_outputs):
+                z[k] = np.exp(z[k] - zmax)
+                total += z[k]
+            for k in range(n_outputs):
+                z[k] /= total
+    return n_bad
+
+
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+def dense_scores(X, coef, intercept, proba, out):
+    """Logits or class probabilities of the rows of a dense matrix, in one pass over X.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64, C-contiguous
+        Samples; read only.
+    coef : ndarray of shape (n_outputs, n_features)
+        Coefficients, in the dtype of ``out``; read only.
+    intercept : ndarray of shape (n_outputs,)
+        Intercepts, in the dtype of ``out``; read only.
+    proba : bool
+        Write probabilities instead of logits.
+    out : ndarray of shape (n_samples, n_columns)
+        Written in place: the logits (``n_columns == n_outputs``) or the probabilities of
+        every class (``n_columns == 2`` for a binary model, ``n_outputs`` otherwise).
+
+    Returns
+    -------
+    n_bad : int
+        Number of logits that are NaN or infinite (a non-finite feature always makes one).
+    """
+    return _dense_scores(X, coef, intercept, proba, out)
+
+
+@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOCIATE)
+def dense_scores_parallel(X, coef, intercept, proba, out):
+    """:func:`dense_scores` with rows split among numba's threads (same results)."""
+    return _dense_scores(X, coef, intercept, proba, out)

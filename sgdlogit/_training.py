@@ -6,6 +6,7 @@ fits it and returns a function running one epoch.
 """
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numba
@@ -93,6 +94,27 @@ def _read_only(array):
     return view
 
 
+@contextmanager
+def parallel_section(n_threads):
+    """Yield whether a parallel kernel may run now on ``n_threads`` threads (set for it).
+
+    One parallel section at a time: numba's workqueue threading layer cannot run two at
+    once. A caller told no runs the serial twin of its kernel, which gives the same results.
+    """
+    if n_threads <= 1 or not _PARALLEL_LOCK.acquire(blocking=False):
+        yield False
+        return
+    try:
+        previous = numba.get_num_threads()
+        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+        try:
+            yield True
+        finally:
+            numba.set_num_threads(previous)
+    finally:
+        _PARALLEL_LOCK.release()
+
+
 def n_chunks_for(n_jobs, batch_size, n_features, n_outputs, sparse):
     """Chunks each dense batch is split into: ``n_jobs`` where threads pay off, else 1.
 
@@ -160,19 +182,8 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
     def run(order, steps, first_averaged):
         order = _read_only(order)
         args = (X, y_index, sample_weight, order, batch_size, steps, first_averaged)
-        if n_chunks > 1 and _PARALLEL_LOCK.acquire(blocking=False):
-            # One parallel section at a time: numba's workqueue threading layer cannot run
-            # two at once. A fit that finds it busy runs the same chunks on its own thread,
-            # which gives bit-identical results.
-            try:
-                previous = numba.get_num_threads()
-                numba.set_num_threads(min(n_chunks, numba.config.NUMBA_NUM_THREADS))
-                try:
-                    return kernels.dense_epoch_parallel(*args, *model, *buffers)
-                finally:
-                    numba.set_num_threads(previous)
-            finally:
-                _PARALLEL_LOCK.release()
-        return kernels.dense_epoch(*args, *model, *buffers)
+        with parallel_section(n_chunks) as parallel:
+            epoch = kernels.dense_epoch_parallel if parallel else kernels.dense_epoch
+            return epoch(*args, *model, *buffers)
 
     return run

@@ -1,0 +1,104 @@
+"""Prediction: the compiled one-pass kernel against numpy/scipy, and every input path."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import expit, softmax
+from sklearn.datasets import make_classification
+
+from sgdlogit import SGDLogitClassifier, _prediction
+from sgdlogit import _kernels as kernels
+
+
+def random_model(rng, n_outputs, n_features, dtype):
+    coef = rng.normal(size=(n_outputs, n_features)).astype(dtype)
+    intercept = rng.normal(size=n_outputs).astype(dtype)
+    return coef, intercept
+
+
+def reference_scores(X, coef, intercept, proba):
+    logits = X.astype(np.float64) @ coef.T.astype(np.float64) + intercept
+    if not proba:
+        return logits
+    if coef.shape[0] == 1:
+        p = expit(logits[:, 0])
+        return np.column_stack([1 - p, p])
+    return softmax(logits, axis=1)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 4])
+@pytest.mark.parametrize("proba", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_scores_match_numpy(rng, n_outputs, proba, dtype, n_jobs, monkeypatch):
+    # a threshold of 0 sends even this small input through the threaded kernel
+    monkeypatch.setattr(_prediction, "MIN_PARALLEL_WORK", 0)
+    X = (rng.normal(size=(501, 13)) * 4).astype(dtype)
+    coef, intercept = random_model(rng, n_outputs, 13, dtype)
+    out, all_finite = _prediction.dense_scores(X, coef, intercept, proba=proba, n_jobs=n_jobs)
+    assert all_finite
+    assert out.dtype == dtype
+    assert out.shape == (501, 2 if proba and n_outputs == 1 else n_outputs)
+    # float32 logits of size ~20 carry an absolute rounding error of ~1e-6
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    expected = reference_scores(X, coef, intercept, proba)
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
+
+
+def test_threaded_kernel_is_bit_identical_to_serial(rng):
+    X = rng.normal(size=(3000, 17))
+    coef, intercept = random_model(rng, 3, 17, np.float64)
+    for proba in (False, True):
+        serial, threaded = np.empty((3000, 3)), np.empty((3000, 3))
+        assert kernels.dense_scores(X, coef, intercept, proba, serial) == 0
+        assert kernels.dense_scores_parallel(X, coef, intercept, proba, threaded) == 0
+        assert np.array_equal(serial, threaded)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("proba", [False, True])
+def test_non_finite_features_are_counted(rng, bad, proba):
+    X = rng.normal(size=(50, 4))
+    X[[3, 17, 40], [0, 2, 3]] = bad
+    coef, intercept = random_model(rng, 1, 4, np.float64)
+    out = np.empty((50, 2 if proba else 1))
+    assert kernels.dense_scores(X, coef, intercept, proba, out) == 3
+
+
+def test_probabilities_stay_finite_for_huge_logits():
+    X = np.array([[1e300], [-1e300], [0.0]])
+    coef, intercept = np.array([[1e10]]), np.zeros(1)
+    out = np.empty((3, 2))
+    assert kernels.dense_scores(X, coef, intercept, True, out) == 2  # two infinite logits
+    np.testing.assert_array_equal(out, [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_every_input_layout_predicts_the_same(n_classes):
+    X, y = make_classification(
+        n_samples=400, n_features=6, n_informative=4, n_classes=n_classes, random_state=0
+    )
+    clf = SGDLogitClassifier(random_state=0).fit(X, y)
+    expected_proba = reference_scores(X, clf.coef_, clf.intercept_, proba=True)
+    expected_decision = reference_scores(X, clf.coef_, clf.intercept_, proba=False)
+    if n_classes == 2:
+        expected_decision = expected_decision.ravel()
+    layouts = [X, np.asfortranarray(X), X[:, ::-1].copy()[:, ::-1], sp.csr_matrix(X), X.tolist()]
+    for layout in layouts:
+        np.testing.assert_allclose(clf.predict_proba(layout), expected_proba, rtol=1e-12)
+        np.testing.assert_allclose(clf.decision_function(layout), expected_decision, rtol=1e-12)
+    threaded = SGDLogitClassifier(random_state=0, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(threaded.predict(X), clf.classes_[expected_proba.argmax(1)])
+
+
+@pytest.mark.parametrize("layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_input_raises_sklearn_error(layout, bad):
+    X, y = make_classification(n_samples=100, n_features=4, random_state=0)
+    clf = SGDLogitClassifier(random_state=0).fit(X, y)
+    X_bad = X.copy()
+    X_bad[7, 1] = bad
+    match = "NaN" if np.isnan(bad) else "infinity"
+    for method in (clf.predict_proba, clf.decision_function, clf.predict):
+        with pytest.raises(ValueError, match=match):
+            method(layout(X_bad))
