@@ -48,7 +48,7 @@ MIN_SCALE = 1e-9
 # Rows ahead of the current one whose memory is requested in advance: shuffled rows are
 # scattered in memory, and without prefetching every row waits for DRAM (about 4x slower).
 PREFETCH_AHEAD = 32
-CSR_PREFETCH_AHEAD = 4
+CSR_PREFETCH_AHEAD = 8
 CACHE_LINE = 64
 # Dot products and axpys vectorize only if sums may be reordered; no other fast-math flag
 # (they would let the compiler assume finite values and break the divergence checks).
@@ -372,24 +372,18 @@ def dense_epoch_parallel(
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _prefetch_csr_rows(data, indices, indptr, order, r, W):
-    """Prefetch the arrays of row ``order[r + 2A]`` and the weights of row ``order[r + A]``.
+def _prefetch_csr_rows(data, indices, indptr, order, r):
+    """Prefetch ``data`` and ``indices`` of row ``order[r + CSR_PREFETCH_AHEAD]``.
 
-    Shuffled CSR rows sit at random places in ``data``/``indices``, and their features at
-    random places in ``W``; asking for both a few rows ahead hides the memory latency.
+    Shuffled CSR rows sit at random places in ``data``/``indices``. The weights they touch
+    are not prefetched: ``W`` mostly stays in cache, and prefetching every nonzero's weight
+    made a 2^18-feature epoch 10% slower.
     """
-    n_rows = order.shape[0]
-    ahead = CSR_PREFETCH_AHEAD
-    if r + 2 * ahead < n_rows:
-        far = order[r + 2 * ahead]
+    ahead = r + CSR_PREFETCH_AHEAD
+    if ahead < order.shape[0]:
+        far = order[ahead]
         _prefetch_span(data, indptr[far], indptr[far + 1])
         _prefetch_span(indices, indptr[far], indptr[far + 1])
-    if r + ahead < n_rows:
-        near = order[r + ahead]
-        for k in range(W.shape[0]):
-            w = W[k]
-            for p in range(indptr[near], indptr[near + 1]):
-                _prefetch(w, indices[p])
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -447,13 +441,14 @@ def csr_epoch(
         eta = steps[b]
         inv_size = 1.0 / size
         for r in range(size):
-            _prefetch_csr_rows(data, indices, indptr, order, start + r, W)
+            _prefetch_csr_rows(data, indices, indptr, order, start + r)
             i = order[start + r]
             for k in range(n_outputs):
+                w = W[k]
                 acc = 0.0
                 for p in range(indptr[i], indptr[i + 1]):
-                    acc += W[k, indices[p]] * data[p]
-                logits[r, k] = acc * scale + W[k, n_features]
+                    acc += w[indices[p]] * data[p]
+                logits[r, k] = acc * scale + w[n_features]
             loss += _loss_and_dloss(logits[r], y[i], sample_weight[i], inv_size)
         if adaptive:
             grad[:] = 0.0
@@ -483,15 +478,17 @@ def csr_epoch(
             c = -eta / scale
             for r in range(size):
                 i = order[start + r]
+                if lazy_average:
+                    for p in range(indptr[i], indptr[i + 1]):
+                        _flush_average(W, scale_sum, avg, marks, indices[p])
                 for k in range(n_outputs):
                     W[k, n_features] -= eta * intercept_step * logits[r, k]
-                for p in range(indptr[i], indptr[i + 1]):
-                    j = indices[p]
-                    if lazy_average:
-                        _flush_average(W, scale_sum, avg, marks, j)
-                    x = data[p]
-                    for k in range(n_outputs):
-                        W[k, j] += c * (logits[r, k] * x)
+                    # one output at a time, its factor in a register: the inner loop is a
+                    # bare scatter-add
+                    w = W[k]
+                    g = c * logits[r, k]
+                    for p in range(indptr[i], indptr[i + 1]):
+                        w[indices[p]] += g * data[p]
             if alpha_l1 > 0.0:
                 counters[L1_TOTAL] += eta * alpha_l1
                 for r in range(size):
