@@ -346,3 +346,25 @@ def test_n_jobs_threads_are_deterministic_and_match_one_thread():
     # two chunks round differently from one, and nothing else differs
     assert not np.array_equal(threaded[0], single)
     np.testing.assert_allclose(threaded[0], single, rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([-128, 127], dtype=np.int8),  # the offset must not overflow int8
+        np.array([3, 10**12], dtype=np.int64),  # a range too wide to count
+        np.array([2**63 + 1, 2**63 + 5], dtype=np.uint64),  # beyond intp
+        np.array([7, 2, 5], dtype=np.uint16),
+        np.array([-1.0, 2.0]),
+    ],
+    ids=["int8-extremes", "wide-int64", "huge-uint64", "uint16-3-classes", "float"],
+)
+def test_numeric_labels_of_any_dtype_and_range(labels):
+    X, y = make_classification(
+        n_samples=300, n_features=5, n_informative=3, n_classes=labels.size, random_state=0
+    )
+    target = labels[y]
+    clf = SGDLogitClassifier(random_state=0).fit(X, target)
+    np.testing.assert_array_equal(clf.classes_, np.unique(labels))
+    assert clf.classes_.dtype == labels.dtype
+    assert clf.score(X, target) > 0.6

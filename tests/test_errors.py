@@ -125,6 +125,56 @@ def test_non_finite_x_float32_names_float32(data):
     )
 
 
+# fit finds non-finite X while training (no separate pass over X): every path must still
+# raise the input error, whatever the row, its weight, the optimizer or the layout.
+DEFERRED_CONFIGS = [
+    {},
+    {"batch_size": 1},
+    {"solver": "adam"},
+    {"momentum": 0.9},
+    {"penalty": "l1"},
+    {"average": True},
+    {"early_stopping": True, "n_iter_no_change": 1},
+]
+
+
+@pytest.mark.parametrize("params", DEFERRED_CONFIGS, ids=lambda p: ",".join(p) or "default")
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("zero_weight", [False, True], ids=["weighted", "zero-weight"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_non_finite_x_found_during_training(params, container, bad, zero_weight, n_classes):
+    rng = np.random.default_rng(0)
+    # more rows than the step estimate samples, so the bad row may be one it never reads
+    X = rng.normal(size=(2_500, 4))
+    y = np.arange(2_500) % n_classes
+    weights = np.ones(2_500)
+    for row in rng.choice(2_500, size=8, replace=False):
+        X_bad = X.copy()
+        X_bad[row, row % 4] = bad
+        weights[:] = 1.0
+        if zero_weight:
+            weights[row] = 0.0
+        clf = SGDLogitClassifier(random_state=0, max_iter=2, tol=None, **params)
+        with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
+            clf.fit(container(X_bad), y, sample_weight=weights)
+        assert not hasattr(clf, "coef_")
+
+
+def test_partial_fit_chunk_with_nan_leaves_the_model_usable(data):
+    X, y = data
+    clf = SGDLogitClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
+    coef = clf.coef_.copy()
+    X_bad = X.copy()
+    X_bad[5, 2] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.partial_fit(X_bad, y)
+    np.testing.assert_array_equal(clf.coef_, coef)  # the failed chunk changed nothing
+    clf.partial_fit(X, y)
+    assert np.all(np.isfinite(clf.coef_))
+    assert clf.score(X, y) > 0.7
+
+
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 @pytest.mark.parametrize(
     "bad, literal",
