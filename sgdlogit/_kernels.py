@@ -43,6 +43,12 @@ N_COUNTERS = 3
 MAX_DLOSS = 1e12
 # Logits beyond this are saturated; capping them keeps exp/log finite for any input.
 MAX_LOGIT = 1e30
+# Loss sums: unit-weight rows multiply their factor 1 + extra (>= 1, at most the number of
+# classes) into a running product whose log is taken once it exceeds LOG_FLUSH, instead of a
+# log1p per row. Extras below TINY_EXTRA are added as they are (log1p(x) = x to double
+# precision), since 1 + x would round them away.
+LOG_FLUSH = 1e250
+TINY_EXTRA = 2.0**-26
 # Fold the decay scale back into W before it underflows.
 MIN_SCALE = 1e-9
 # Rows ahead of the current one whose memory is requested in advance: shuffled rows are
@@ -88,8 +94,26 @@ def _prefetch_span(array, start, stop):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _loss_and_dloss(z, label, weight, scale_out):
-    """Weighted log-loss of one sample; overwrite the logits by the loss derivative.
+def _add_loss(total, linear, extra, weight):
+    """Add ``weight * (linear + log1p(extra))`` to the running loss ``total``.
+
+    ``total[0] + log(total[1])`` is the loss so far. A unit-weight row costs a multiply
+    instead of a log1p: the product's rounding (one ulp per factor) is that of a sum of logs.
+    """
+    if weight == 1.0:
+        tiny = extra < TINY_EXTRA
+        total[0] += linear + (extra if tiny else 0.0)
+        total[1] *= 1.0 if tiny else 1.0 + extra
+        if total[1] > LOG_FLUSH:
+            total[0] += np.log(total[1])
+            total[1] = 1.0
+    else:
+        total[0] += weight * (linear + np.log1p(extra))
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _loss_and_dloss(z, label, weight, scale_out, total):
+    """Add the weighted log-loss of one sample to ``total``; overwrite the logits by its derivative.
 
     Parameters
     ----------
@@ -101,36 +125,37 @@ def _loss_and_dloss(z, label, weight, scale_out):
         Sample weight.
     scale_out : float
         Factor applied to the derivative (``1 / batch size``).
-
-    Returns
-    -------
-    loss : float
-        ``weight * loss`` in float64.
+    total : ndarray of shape (2,), float64
+        Running loss, see :func:`_add_loss`; start it at ``[0, 1]``.
     """
     n_outputs = z.shape[0]
     for k in range(n_outputs):
         z[k] = min(max(z[k], -MAX_LOGIT), MAX_LOGIT)
     if n_outputs == 1:
         zk = float(z[0])
-        # one exp and one log1p: e = exp(-|z|) gives both the loss and the probability
+        # e = exp(-|z|) gives both the probability and the loss, log1p(e) + max(z, 0) - y z.
         # Selects, not branches: the sign of a logit is a coin flip the CPU cannot predict.
         e = np.exp(-abs(zk))
         p = (1.0 if zk >= 0.0 else e) / (1.0 + e)
-        loss = np.log1p(e) + max(zk, 0.0) - label * zk
+        _add_loss(total, max(zk, 0.0) - label * zk, e, weight)
         g = weight * (p - label)
         z[0] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
-        return weight * loss
+        return
     zmax = float(z[0])
     for k in range(1, n_outputs):
         zmax = max(zmax, float(z[k]))
-    total = 0.0
+    others = 0.0  # sum of exp(z_k - zmax) over all but one maximal k: log-sum-exp - zmax
+    top_seen = False
     for k in range(n_outputs):
-        total += np.exp(z[k] - zmax)
-    loss = zmax + np.log(total) - z[label]
+        if z[k] == zmax and not top_seen:
+            top_seen = True
+        else:
+            others += np.exp(z[k] - zmax)
+    _add_loss(total, zmax - z[label], others, weight)
+    norm = 1.0 + others
     for k in range(n_outputs):
-        g = weight * (np.exp(z[k] - zmax) / total - (1.0 if k == label else 0.0))
+        g = weight * (np.exp(z[k] - zmax) / norm - (1.0 if k == label else 0.0))
         z[k] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
-    return weight * loss
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -226,7 +251,7 @@ def _add_to_average(W, scale, avg, counters):
 @njit(inline="always", nogil=True, cache=True)
 def _dense_epoch(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grads, row_loss,
+    W, q, opt, avg, counters, hyper, logits, grads, losses,
 ):  # fmt: skip
     """Body of :func:`dense_epoch` and :func:`dense_epoch_parallel` (see there)."""
     n_rows = order.shape[0]
@@ -237,7 +262,9 @@ def _dense_epoch(
     intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
     adaptive = hyper[MOMENTUM] > 0.0 or hyper[USE_ADAM] != 0.0
     scale = 1.0
-    loss = 0.0
+    for t in range(n_chunks):
+        losses[t, 0] = 0.0
+        losses[t, 1] = 1.0
     for b in range(steps.shape[0]):
         start = b * batch_size
         size = min(batch_size, n_rows - start)
@@ -260,7 +287,7 @@ def _dense_epoch(
                     for j in range(n_features):
                         acc += W[k, j] * x[j]
                     z[k] = acc * scale + W[k, n_features]
-                row_loss[r - start] = _loss_and_dloss(z, y[i], sample_weight[i], inv_size)
+                _loss_and_dloss(z, y[i], sample_weight[i], inv_size, losses[t])
                 for k in range(n_outputs):
                     g = z[k]
                     for j in range(n_features):
@@ -271,8 +298,6 @@ def _dense_epoch(
             for k in range(n_outputs):
                 for j in range(n_cols):
                     grad[k, j] += grads[t, k, j]
-        for r in range(size):
-            loss += row_loss[r]
         if adaptive:
             _adaptive_update(W, grad, opt, eta, hyper, counters)
         else:
@@ -291,13 +316,16 @@ def _dense_epoch(
         if b >= first_averaged:
             _add_to_average(W, scale, avg, counters)
     _fold_scale(W, scale)
+    loss = 0.0
+    for t in range(n_chunks):
+        loss += losses[t, 0] + np.log(losses[t, 1])
     return loss
 
 
 @njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
 def dense_epoch(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grads, row_loss,
+    W, q, opt, avg, counters, hyper, logits, grads, losses,
 ):  # fmt: skip
     """Run one epoch of mini-batch SGD over the rows of a dense matrix.
 
@@ -335,8 +363,9 @@ def dense_epoch(
     grads : ndarray of shape (n_chunks, n_outputs, n_features + 1), dtype of X
         Work buffer: each batch is split into ``n_chunks`` contiguous chunks whose gradients
         are accumulated separately, then summed in chunk order.
-    row_loss : ndarray of shape (batch_size,), float64
-        Work buffer.
+    losses : ndarray of shape (n_chunks, 8), float64
+        Work buffer: the running loss of each chunk (see :func:`_add_loss`), padded to a
+        cache line.
 
     Returns
     -------
@@ -352,14 +381,14 @@ def dense_epoch(
     """
     return _dense_epoch(
         X, y, sample_weight, order, batch_size, steps, first_averaged,
-        W, q, opt, avg, counters, hyper, logits, grads, row_loss,
+        W, q, opt, avg, counters, hyper, logits, grads, losses,
     )  # fmt: skip
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOCIATE)
 def dense_epoch_parallel(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grads, row_loss,
+    W, q, opt, avg, counters, hyper, logits, grads, losses,
 ):  # fmt: skip
     """:func:`dense_epoch` with the chunks of every batch spread over numba's threads.
 
@@ -367,7 +396,7 @@ def dense_epoch_parallel(
     """
     return _dense_epoch(
         X, y, sample_weight, order, batch_size, steps, first_averaged,
-        W, q, opt, avg, counters, hyper, logits, grads, row_loss,
+        W, q, opt, avg, counters, hyper, logits, grads, losses,
     )  # fmt: skip
 
 
@@ -434,7 +463,7 @@ def csr_epoch(
     scale = 1.0
     scale_sum = 0.0  # sum of the scales of averaged updates since the last full flush
     marks[:] = 0.0
-    loss = 0.0
+    total = np.array([0.0, 1.0])  # running loss, see _add_loss
     for b in range(steps.shape[0]):
         start = b * batch_size
         size = min(batch_size, n_rows - start)
@@ -449,7 +478,7 @@ def csr_epoch(
                 for p in range(indptr[i], indptr[i + 1]):
                     acc += w[indices[p]] * data[p]
                 logits[r, k] = acc * scale + w[n_features]
-            loss += _loss_and_dloss(logits[r], y[i], sample_weight[i], inv_size)
+            _loss_and_dloss(logits[r], y[i], sample_weight[i], inv_size, total)
         if adaptive:
             grad[:] = 0.0
             for r in range(size):
@@ -507,7 +536,7 @@ def csr_epoch(
     if alpha_l1 > 0.0:
         for j in range(n_features):
             _truncate_l1(W, q, j, 1.0, counters[L1_TOTAL])
-    return loss
+    return total[0] + np.log(total[1])
 
 
 @njit(inline="always", nogil=True, cache=True)

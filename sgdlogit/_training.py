@@ -176,7 +176,7 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
     buffers = (
         np.empty((n_chunks, n_outputs + _PAD), dtype=dtype),
         np.empty((n_chunks, n_outputs, n_cols), dtype=dtype),
-        np.empty(batch_size),
+        np.empty((n_chunks, _PAD // 2)),  # float64: 8 per cache line
     )
 
     def run(order, steps, first_averaged):

@@ -232,7 +232,7 @@ def run_kernel(path, X, y, sw, order, batch_size, steps, first_averaged, model, 
     }[path]
     logits = np.empty((n_chunks, n_outputs), dtype=dtype)
     grads = np.empty((n_chunks, n_outputs, n_cols), dtype=dtype)
-    return kernel(X, *head, *model, logits, grads, np.empty(batch_size))
+    return kernel(X, *head, *model, logits, grads, np.empty((n_chunks, 8)))
 
 
 def make_hyper(alpha_l2, alpha_l1, momentum, adam, intercept_scale, fit_intercept):

@@ -7,6 +7,8 @@ multinomial, dense and CSR, with and without sample weights, each penalty's smoo
 plain SGD, momentum and Adam.
 """
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -79,7 +81,7 @@ def run_one_update(
     kernel = kernel if jit else kernels._dense_epoch.py_func
     grads = np.zeros((n_chunks, n_outputs, n_cols), dtype=dtype)
     logits = np.empty((n_chunks, n_outputs), dtype=dtype)
-    loss = kernel(X, *head, *model, logits, grads, np.empty(n_rows))
+    loss = kernel(X, *head, *model, logits, grads, np.empty((n_chunks, 8)))
     return state, grads[0], loss
 
 
@@ -227,3 +229,26 @@ def test_parallel_dense_kernel_is_bit_identical_to_serial(rng, n_chunks):
     )
     assert np.array_equal(serial.W, threaded.W)
     assert loss_s == loss_t
+
+
+def test_running_loss_matches_a_sum_of_log1p(rng):
+    # extras in (0, 1) (binary), tiny ones that 1 + x would round away, and large ones
+    # (softmax over up to 10 classes) that force the product to be flushed into a log
+    extras = np.concatenate(
+        [rng.uniform(0, 1, 3000), 10.0 ** rng.uniform(-40, -6, 500), rng.uniform(1, 9, 1500)]
+    )
+    rng.shuffle(extras)
+    linear = rng.uniform(0, 3, extras.size)
+    weights = np.where(rng.uniform(size=extras.size) < 0.8, 1.0, rng.uniform(0, 4, extras.size))
+    total = np.array([0.0, 1.0])
+    for lin, extra, weight in zip(linear, extras, weights, strict=True):
+        kernels._add_loss(total, lin, extra, weight)
+    # the unit-weight factors multiply to far beyond a double: the product was flushed
+    assert np.sum(np.log1p(extras[weights == 1.0])) > 3 * np.log(kernels.LOG_FLUSH)
+    expected = math.fsum(weights * (linear + np.log1p(extras)))
+    assert total[0] + np.log(total[1]) == pytest.approx(expected, rel=1e-14)
+    # a sum of only tiny losses keeps its digits (1 + x would have lost them all)
+    tiny, extras = np.array([0.0, 1.0]), 10.0 ** rng.uniform(-300, -20, 100)
+    for extra in extras:
+        kernels._add_loss(tiny, 0.0, extra, 1.0)
+    assert tiny[0] + np.log(tiny[1]) == pytest.approx(math.fsum(extras), rel=1e-14)
