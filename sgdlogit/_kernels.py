@@ -112,8 +112,24 @@ def _add_loss(total, linear, extra, weight):
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _binary_dloss(z, label, weight, scale_out, total):
+    """:func:`_loss_and_dloss` of a binary model with its one logit ``z`` in a register.
+
+    Returns the derivative ``weight * (sigmoid(z) - label) * scale_out`` (clipped).
+    """
+    z = min(max(z, -MAX_LOGIT), MAX_LOGIT)
+    # e = exp(-|z|) gives both the probability and the loss, log1p(e) + max(z, 0) - y z.
+    # Selects, not branches: the sign of a logit is a coin flip the CPU cannot predict.
+    e = np.exp(-abs(z))
+    p = (1.0 if z >= 0.0 else e) / (1.0 + e)
+    _add_loss(total, max(z, 0.0) - label * z, e, weight)
+    g = weight * (p - label)
+    return min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _loss_and_dloss(z, label, weight, scale_out, total):
-    """Add the weighted log-loss of one sample to ``total``; overwrite the logits by its derivative.
+    """Add the weighted log-loss of one sample to ``total``; replace the logits by its gradient.
 
     Parameters
     ----------
@@ -129,18 +145,11 @@ def _loss_and_dloss(z, label, weight, scale_out, total):
         Running loss, see :func:`_add_loss`; start it at ``[0, 1]``.
     """
     n_outputs = z.shape[0]
+    if n_outputs == 1:
+        z[0] = _binary_dloss(float(z[0]), label, weight, scale_out, total)
+        return
     for k in range(n_outputs):
         z[k] = min(max(z[k], -MAX_LOGIT), MAX_LOGIT)
-    if n_outputs == 1:
-        zk = float(z[0])
-        # e = exp(-|z|) gives both the probability and the loss, log1p(e) + max(z, 0) - y z.
-        # Selects, not branches: the sign of a logit is a coin flip the CPU cannot predict.
-        e = np.exp(-abs(zk))
-        p = (1.0 if zk >= 0.0 else e) / (1.0 + e)
-        _add_loss(total, max(zk, 0.0) - label * zk, e, weight)
-        g = weight * (p - label)
-        z[0] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
-        return
     zmax = float(z[0])
     for k in range(1, n_outputs):
         zmax = max(zmax, float(z[k]))
@@ -282,6 +291,21 @@ def _dense_epoch(
                     _prefetch_span(ahead, 0, n_features)
                 i = order[r]
                 x = X[i]
+                if n_outputs == 1:
+                    # the common case with the logit and its derivative kept in registers
+                    w = W[0]
+                    acc = 0.0
+                    for j in range(n_features):
+                        acc += w[j] * x[j]
+                    z[0] = _binary_dloss(
+                        acc * scale + w[n_features], y[i], sample_weight[i], inv_size, losses[t]
+                    )
+                    g = z[0]  # in the dtype of X: no conversions in the axpy
+                    g_0 = g_t[0]
+                    for j in range(n_features):
+                        g_0[j] += g * x[j]
+                    g_0[n_features] += g
+                    continue
                 for k in range(n_outputs):
                     acc = 0.0
                     for j in range(n_features):
