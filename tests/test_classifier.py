@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sgdlogit import SGDLogitClassifier
+from sgdlogit import SGDLogitClassifier, _classifier
 
 
 @pytest.fixture
@@ -368,3 +368,36 @@ def test_numeric_labels_of_any_dtype_and_range(labels):
     np.testing.assert_array_equal(clf.classes_, np.unique(labels))
     assert clf.classes_.dtype == labels.dtype
     assert clf.score(X, target) > 0.6
+
+
+@pytest.mark.parametrize("block", [1, 8, 16])
+def test_epoch_order_is_a_permutation_of_shuffled_blocks(block):
+    rng = np.random.default_rng(0)
+    rows = np.arange(5, 5 + 1000 + block // 2)  # a partial block at the end
+    order = _classifier._epoch_order(rows, rng, block)
+    np.testing.assert_array_equal(np.sort(order), rows)
+    n_full = rows.size // block * block
+    starts = order[:n_full:block]
+    for offset in range(1, block):  # every block is a run of consecutive rows
+        np.testing.assert_array_equal(order[offset:n_full:block], starts + offset)
+    assert not np.array_equal(order, rows)
+
+
+@pytest.mark.parametrize(
+    ("sparse", "batch_size", "expected"),
+    [(False, "auto", 16), (False, 64, 8), (True, "auto", 8), (False, 1, 8)],
+)
+def test_large_data_is_shuffled_in_blocks(monkeypatch, sparse, batch_size, expected):
+    blocks = []
+
+    def recording_order(rows, rng, block):
+        blocks.append(block)
+        return original(rows, rng, block)
+
+    original = _classifier._epoch_order
+    monkeypatch.setattr(_classifier, "_epoch_order", recording_order)
+    monkeypatch.setattr(_classifier, "BLOCK_SHUFFLE_BYTES", 1_000)  # "large" from 1 kB
+    X, y = make_classification(n_samples=60_000, n_features=5, random_state=0)
+    X = sp.csr_matrix(X) if sparse else X
+    SGDLogitClassifier(batch_size=batch_size, max_iter=2, tol=None, random_state=0).fit(X, y)
+    assert blocks == [expected, expected]
