@@ -264,7 +264,8 @@ def _dense_epoch(
 ):  # fmt: skip
     """Body of :func:`dense_epoch` and :func:`dense_epoch_parallel` (see there)."""
     n_rows = order.shape[0]
-    n_chunks, n_outputs, n_cols = grads.shape
+    n_chunks = grads.shape[0]
+    n_outputs, n_cols = W.shape
     n_features = n_cols - 1
     alpha_l2 = hyper[ALPHA_L2]
     alpha_l1 = hyper[ALPHA_L1]
@@ -384,9 +385,10 @@ def dense_epoch(
         Scalar hyper-parameters, see the index constants of this module.
     logits : ndarray of shape (n_chunks, n_outputs), dtype of X
         Work buffer.
-    grads : ndarray of shape (n_chunks, n_outputs, n_features + 1), dtype of X
+    grads : ndarray of shape (n_chunks, n_outputs, n_padded), dtype of X
         Work buffer: each batch is split into ``n_chunks`` contiguous chunks whose gradients
-        are accumulated separately, then summed in chunk order.
+        are accumulated separately, then summed in chunk order. Only the first
+        ``n_features + 1`` columns are used; more keep two chunks off one cache line.
     losses : ndarray of shape (n_chunks, 8), float64
         Work buffer: the running loss of each chunk (see :func:`_add_loss`), padded to a
         cache line.

@@ -175,8 +175,8 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
     X = _read_only(np.ascontiguousarray(X))
     buffers = (
         np.empty((n_chunks, n_outputs + _PAD), dtype=dtype),
-        np.empty((n_chunks, n_outputs, n_cols), dtype=dtype),
-        np.empty((n_chunks, _PAD // 2)),  # float64: 8 per cache line
+        np.empty((n_chunks, n_outputs, n_cols + _PAD), dtype=dtype),
+        np.empty((n_chunks, _PAD)),
     )
 
     def run(order, steps, first_averaged):
