@@ -150,20 +150,23 @@ def _loss_and_dloss(z, label, weight, scale_out, total):
         return
     for k in range(n_outputs):
         z[k] = min(max(z[k], -MAX_LOGIT), MAX_LOGIT)
-    zmax = float(z[0])
+    top = 0
     for k in range(1, n_outputs):
-        zmax = max(zmax, float(z[k]))
-    others = 0.0  # sum of exp(z_k - zmax) over all but one maximal k: log-sum-exp - zmax
-    top_seen = False
+        if z[k] > z[top]:
+            top = k
+    zmax = float(z[top])
+    linear = zmax - z[label]
+    # one exp per class, kept in z for the gradient; `others` sums them over all classes but
+    # `top`, so that log-sum-exp = zmax + log1p(others) keeps its digits when others is tiny
+    others = 0.0
     for k in range(n_outputs):
-        if z[k] == zmax and not top_seen:
-            top_seen = True
-        else:
-            others += np.exp(z[k] - zmax)
-    _add_loss(total, zmax - z[label], others, weight)
-    norm = 1.0 + others
+        e = np.exp(z[k] - zmax)
+        z[k] = e
+        others += 0.0 if k == top else e
+    _add_loss(total, linear, others, weight)
+    inv_norm = weight / (1.0 + others)
     for k in range(n_outputs):
-        g = weight * (np.exp(z[k] - zmax) / norm - (1.0 if k == label else 0.0))
+        g = z[k] * inv_norm - (weight if k == label else 0.0)
         z[k] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
 
 
