@@ -106,11 +106,19 @@ def _epoch_order(rows, rng, block):
     """
     if block == 1:
         return rng.permutation(rows)
-    n_full = rows.shape[0] // block
-    positions = (rng.permutation(n_full)[:, None] * block + np.arange(block)).ravel()
-    positions = np.concatenate([positions, np.arange(n_full * block, rows.shape[0])])
-    contiguous = rows.shape[0] == 0 or rows[-1] - rows[0] == rows.shape[0] - 1
-    return positions + rows[0] if contiguous and rows.shape[0] else rows[positions]
+    n_rows = rows.shape[0]
+    n_full = n_rows // block
+    contiguous = n_rows > 0 and rows[-1] - rows[0] == n_rows - 1
+    first = rows[0] if contiguous else 0
+    # one pass writing the order (this runs every epoch over every row)
+    positions = np.empty(n_rows, dtype=np.intp)
+    np.add(
+        (rng.permutation(n_full) * block + first)[:, None],
+        np.arange(block),
+        out=positions[: n_full * block].reshape(n_full, block),
+    )
+    positions[n_full * block :] = np.arange(n_full * block, n_rows) + first
+    return positions if contiguous else rows[positions]
 
 
 class _DivergenceError(ValueError):
