@@ -261,6 +261,51 @@ def _add_to_average(W, scale, avg, counters):
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _binary_rows(X, y, sample_weight, order, first, stop, w, scale, inv_size, total, g, z):
+    """Add the loss gradient of rows ``order[first:stop]`` of a binary model to ``g``.
+
+    Rows go in pairs: the two dot products, the two derivatives and one fused axpy. Each
+    row's chain (dot product, exp, division, axpy) waits on itself; two independent chains
+    keep the CPU busy, and ``g`` is read and written once per pair.
+    """
+    n_rows = order.shape[0]
+    n_features = w.shape[0] - 1
+    for r in range(first, stop, 2):
+        for ahead in range(r + PREFETCH_AHEAD, min(r + PREFETCH_AHEAD + 2, n_rows)):
+            _prefetch_span(X[order[ahead]], 0, n_features)
+        i = order[r]
+        x = X[i]
+        if r + 1 == stop:  # an odd row out
+            acc = 0.0
+            for j in range(n_features):
+                acc += w[j] * x[j]
+            z[0] = _binary_dloss(
+                acc * scale + w[n_features], y[i], sample_weight[i], inv_size, total
+            )
+            d = z[0]  # in the dtype of X: no conversions in the axpy
+            for j in range(n_features):
+                g[j] += d * x[j]
+            g[n_features] += d
+            continue
+        i2 = order[r + 1]
+        x2 = X[i2]
+        acc = 0.0
+        acc2 = 0.0
+        for j in range(n_features):
+            acc += w[j] * x[j]
+            acc2 += w[j] * x2[j]
+        z[0] = _binary_dloss(acc * scale + w[n_features], y[i], sample_weight[i], inv_size, total)
+        d = z[0]
+        z[0] = _binary_dloss(
+            acc2 * scale + w[n_features], y[i2], sample_weight[i2], inv_size, total
+        )
+        d2 = z[0]
+        for j in range(n_features):
+            g[j] += d * x[j] + d2 * x2[j]
+        g[n_features] += d + d2
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _dense_epoch(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grads, losses,
@@ -289,27 +334,20 @@ def _dense_epoch(
             g_t = grads[t]
             z = logits[t, :n_outputs]  # rows padded to a cache line: no false sharing
             g_t[:] = 0.0
-            for r in range(start + t * size // n_chunks, start + (t + 1) * size // n_chunks):
+            first = start + t * size // n_chunks
+            stop = start + (t + 1) * size // n_chunks
+            if n_outputs == 1:
+                _binary_rows(
+                    X, y, sample_weight, order, first, stop, W[0], scale, inv_size,
+                    losses[t], g_t[0], z,
+                )  # fmt: skip
+                continue
+            for r in range(first, stop):
                 if r + PREFETCH_AHEAD < n_rows:
                     ahead = X[order[r + PREFETCH_AHEAD]]
                     _prefetch_span(ahead, 0, n_features)
                 i = order[r]
                 x = X[i]
-                if n_outputs == 1:
-                    # the common case with the logit and its derivative kept in registers
-                    w = W[0]
-                    acc = 0.0
-                    for j in range(n_features):
-                        acc += w[j] * x[j]
-                    z[0] = _binary_dloss(
-                        acc * scale + w[n_features], y[i], sample_weight[i], inv_size, losses[t]
-                    )
-                    g = z[0]  # in the dtype of X: no conversions in the axpy
-                    g_0 = g_t[0]
-                    for j in range(n_features):
-                        g_0[j] += g * x[j]
-                    g_0[n_features] += g
-                    continue
                 for k in range(n_outputs):
                     acc = 0.0
                     for j in range(n_features):
