@@ -99,28 +99,6 @@ def _encode_labels(y):
     return classes, np.searchsorted(classes, y)
 
 
-def _epoch_order(rows, rng, block):
-    """``rows`` in a random order: shuffled blocks of ``block`` consecutive rows.
-
-    The last ``len(rows) % block`` rows (fewer than a block) come last.
-    """
-    if block == 1:
-        return rng.permutation(rows)
-    n_rows = rows.shape[0]
-    n_full = n_rows // block
-    contiguous = n_rows > 0 and rows[-1] - rows[0] == n_rows - 1
-    first = rows[0] if contiguous else 0
-    # one pass writing the order (this runs every epoch over every row)
-    positions = np.empty(n_rows, dtype=np.intp)
-    np.add(
-        (rng.permutation(n_full) * block + first)[:, None],
-        np.arange(block),
-        out=positions[: n_full * block].reshape(n_full, block),
-    )
-    positions[n_full * block :] = np.arange(n_full * block, n_rows) + first
-    return positions if contiguous else rows[positions]
-
-
 class _DivergenceError(ValueError):
     """The weights or the loss became non-finite during training."""
 
@@ -862,7 +840,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         ``n_epochs`` warns; ``partial_fit`` always runs its epoch. ``task`` (a
         :class:`~sgdlogit._callbacks.FitTask`) runs the callbacks around every epoch.
         """
-        from sgdlogit._training import make_epoch_runner, n_chunks_for
+        from sgdlogit._training import epoch_order, make_epoch_runner, n_chunks_for
 
         state, rng, batch_size = self._state, self._rng, self._batch_size
         n_chunks = n_chunks_for(
@@ -882,7 +860,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         start_time = time.perf_counter()
         for _ in range(n_epochs):
             task.begin_epoch(state)
-            order = _epoch_order(train_rows, rng, block) if self.shuffle else train_rows
+            order = epoch_order(train_rows, rng, block) if self.shuffle else train_rows
             steps = batch_steps(
                 self.learning_rate, state.eta, self.alpha, self.power_t,
                 batch_size, state.n_updates, n_batches,

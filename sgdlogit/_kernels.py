@@ -673,3 +673,29 @@ def dense_scores(X, coef, intercept, proba, out):
 def dense_scores_parallel(X, coef, intercept, proba, out):
     """:func:`dense_scores` with rows split among numba's threads (same results)."""
     return _dense_scores(X, coef, intercept, proba, out)
+
+
+@njit(cache=True, nogil=True)
+def shuffled_blocks(block, uniforms, out):
+    """Write ``0 .. len(out) - 1`` to ``out`` in shuffled blocks of ``block`` consecutive values.
+
+    Parameters
+    ----------
+    block : int
+        Rows per block (1 shuffles single rows).
+    uniforms : ndarray of shape (len(out) // block,), float64
+        Uniform draws in [0, 1) that drive the Fisher-Yates shuffle of the blocks.
+    out : ndarray of shape (n_rows,), intp
+        Written in place; the ``n_rows % block`` last values stay last, in order.
+    """
+    n_blocks = uniforms.shape[0]
+    blocks = np.arange(n_blocks)
+    for i in range(n_blocks - 1, 0, -1):
+        j = min(int(uniforms[i] * (i + 1)), i)
+        blocks[i], blocks[j] = blocks[j], blocks[i]
+    for b in range(n_blocks):
+        first = blocks[b] * block
+        for k in range(block):
+            out[b * block + k] = first + k
+    for r in range(n_blocks * block, out.shape[0]):
+        out[r] = r

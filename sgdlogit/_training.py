@@ -128,6 +128,24 @@ def n_chunks_for(n_jobs, batch_size, n_features, n_outputs, sparse):
     return min(n_jobs, batch_size)
 
 
+def epoch_order(rows, rng, block):
+    """``rows`` in a random order: shuffled blocks of ``block`` consecutive rows.
+
+    The last ``len(rows) % block`` rows (fewer than a block) come last. The shuffle runs in
+    a compiled kernel without the GIL (numpy's permutation holds it), so that fits in
+    parallel threads do not queue for it every epoch.
+    """
+    n_rows = rows.shape[0]
+    uniforms = rng.random(n_rows // block)
+    positions = np.empty(n_rows, dtype=np.intp)
+    kernels.shuffled_blocks(block, uniforms, positions)
+    contiguous = n_rows > 0 and rows[-1] - rows[0] == n_rows - 1
+    if contiguous:
+        positions += rows[0]
+        return positions
+    return rows[positions]
+
+
 def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chunks=1):
     """Return ``run(order, steps, first_averaged) -> weighted loss sum`` for one epoch.
 

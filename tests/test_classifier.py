@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sgdlogit import SGDLogitClassifier, _classifier
+from sgdlogit import SGDLogitClassifier, _classifier, _training
 
 
 @pytest.fixture
@@ -374,7 +374,7 @@ def test_numeric_labels_of_any_dtype_and_range(labels):
 def test_epoch_order_is_a_permutation_of_shuffled_blocks(block):
     rng = np.random.default_rng(0)
     rows = np.arange(5, 5 + 1000 + block // 2)  # a partial block at the end
-    order = _classifier._epoch_order(rows, rng, block)
+    order = _training.epoch_order(rows, rng, block)
     np.testing.assert_array_equal(np.sort(order), rows)
     n_full = rows.size // block * block
     starts = order[:n_full:block]
@@ -394,10 +394,23 @@ def test_large_data_is_shuffled_in_blocks(monkeypatch, sparse, batch_size, expec
         blocks.append(block)
         return original(rows, rng, block)
 
-    original = _classifier._epoch_order
-    monkeypatch.setattr(_classifier, "_epoch_order", recording_order)
+    original = _training.epoch_order
+    monkeypatch.setattr(_training, "epoch_order", recording_order)
     monkeypatch.setattr(_classifier, "BLOCK_SHUFFLE_BYTES", 1_000)  # "large" from 1 kB
     X, y = make_classification(n_samples=60_000, n_features=5, random_state=0)
     X = sp.csr_matrix(X) if sparse else X
     SGDLogitClassifier(batch_size=batch_size, max_iter=2, tol=None, random_state=0).fit(X, y)
     assert blocks == [expected, expected]
+
+
+def test_epoch_order_draws_every_permutation_equally_often():
+    # 4 rows: 24 orders, each expected 500 times in 12,000 draws (an off-by-one in the
+    # Fisher-Yates shuffle would skip orders or favour some)
+    rng = np.random.default_rng(0)
+    rows = np.arange(4)
+    counts = {}
+    for _ in range(12_000):
+        key = tuple(_training.epoch_order(rows, rng, 1))
+        counts[key] = counts.get(key, 0) + 1
+    assert len(counts) == 24
+    assert 400 < min(counts.values()) and max(counts.values()) < 600
