@@ -261,18 +261,34 @@ def _add_to_average(W, scale, avg, counters):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _binary_rows(X, y, sample_weight, order, first, stop, w, scale, inv_size, total, g, z):
+def _prefetch_row(X, order, r, stop, next_first):
+    """Prefetch the row a chunk reads ``PREFETCH_AHEAD`` rows after ``order[r]``.
+
+    A chunk's rows are ``order[first:stop]``; past ``stop`` it continues at ``next_first``
+    (the start of the same chunk in the next batch), so that with several threads each one
+    prefetches its own next rows, not those of its neighbour.
+    """
+    ahead = r + PREFETCH_AHEAD
+    if ahead >= stop:
+        ahead += next_first - stop
+    if ahead < order.shape[0]:
+        _prefetch_span(X[order[ahead]], 0, X.shape[1])
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _binary_rows(
+    X, y, sample_weight, order, first, stop, next_first, w, scale, inv_size, total, g, z
+):
     """Add the loss gradient of rows ``order[first:stop]`` of a binary model to ``g``.
 
     Rows go in pairs: the two dot products, the two derivatives and one fused axpy. Each
     row's chain (dot product, exp, division, axpy) waits on itself; two independent chains
     keep the CPU busy, and ``g`` is read and written once per pair.
     """
-    n_rows = order.shape[0]
     n_features = w.shape[0] - 1
     for r in range(first, stop, 2):
-        for ahead in range(r + PREFETCH_AHEAD, min(r + PREFETCH_AHEAD + 2, n_rows)):
-            _prefetch_span(X[order[ahead]], 0, n_features)
+        _prefetch_row(X, order, r, stop, next_first)
+        _prefetch_row(X, order, r + 1, stop, next_first)
         i = order[r]
         x = X[i]
         if r + 1 == stop:  # an odd row out
@@ -336,16 +352,16 @@ def _dense_epoch(
             g_t[:] = 0.0
             first = start + t * size // n_chunks
             stop = start + (t + 1) * size // n_chunks
+            next_size = min(batch_size, max(n_rows - start - size, 0))
+            next_first = start + size + t * next_size // n_chunks
             if n_outputs == 1:
                 _binary_rows(
-                    X, y, sample_weight, order, first, stop, W[0], scale, inv_size,
-                    losses[t], g_t[0], z,
+                    X, y, sample_weight, order, first, stop, next_first, W[0], scale,
+                    inv_size, losses[t], g_t[0], z,
                 )  # fmt: skip
                 continue
             for r in range(first, stop):
-                if r + PREFETCH_AHEAD < n_rows:
-                    ahead = X[order[r + PREFETCH_AHEAD]]
-                    _prefetch_span(ahead, 0, n_features)
+                _prefetch_row(X, order, r, stop, next_first)
                 i = order[r]
                 x = X[i]
                 for k in range(n_outputs):
