@@ -201,12 +201,13 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         Seeds the shuffling, the validation split and the curvature estimate; the same seed
         gives bit-identical results.
     n_jobs : int or None, default=None
-        Threads for dense input: each batch is split into ``n_jobs`` chunks whose gradients
-        are computed in parallel, when a batch carries at least 16,384 multiply-adds
-        (``batch_size * n_features * n_outputs``); sparse input and smaller batches run on
-        one thread. ``None`` means 1 and ``-1`` all cores. Results depend on ``n_jobs``
-        (the rounding of the chunk sums) but never on thread timing. The kernels release
-        the GIL, so parallel fits (``GridSearchCV(n_jobs=...)`` with threads) scale too.
+        Threads for dense input: each batch is split into up to ``n_jobs`` chunks of at
+        least 32 rows whose gradients are computed in parallel, when a batch carries at
+        least 1,024 multiply-adds (``batch_size * n_features * n_outputs``); sparse input
+        and smaller batches run on one thread. ``None`` means 1 and ``-1`` all cores.
+        Results depend on ``n_jobs`` (the rounding of the chunk sums) but never on thread
+        timing. The kernels release the GIL, so parallel fits (``GridSearchCV(n_jobs=...)``
+        with threads) scale too.
         Prediction on dense input splits the rows among ``n_jobs`` threads.
     verbose : int, default=0
         With ``verbose >= 1``, print one line per epoch.
