@@ -571,7 +571,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             if proba:
                 out = _probabilities(out)
         if not all_finite:
-            check_array(X, accept_sparse="csr", estimator=self, input_name="X")
+            self._check_finite_input(X)
         return out
 
     def predict_log_proba(self, X):
@@ -605,7 +605,8 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
     def _check_finite_input(self, X):
         """Raise scikit-learn's error for NaN or infinite values in ``X``.
 
-        ``fit`` and ``partial_fit`` skip this pass over X up front: a non-finite feature
+        Prediction calls it only when a logit is not finite. ``fit`` and ``partial_fit``
+        skip this pass over X up front: a non-finite feature
         always makes the weights or the loss non-finite within the epoch that reads it
         (``x * w`` is NaN or inf whatever ``w``, and every gradient term is a multiple of
         ``x``), and the epoch loop checks both after every epoch.

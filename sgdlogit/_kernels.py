@@ -112,16 +112,45 @@ def _add_loss(total, linear, extra, weight):
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _sigmoid(z):
+    """``(sigmoid(z), exp(-|z|))`` from one exp, overflow-free for any finite ``z``.
+
+    A select, not a branch: the sign of a logit is a coin flip the CPU cannot predict.
+    """
+    e = np.exp(-abs(z))
+    return (1.0 if z >= 0.0 else e) / (1.0 + e), e
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _shifted_exp(z):
+    """Overwrite the logits ``z`` (n_outputs > 1) by ``exp(z - max(z))``.
+
+    Returns ``(max(z), others)``, ``others`` being the sum of the new ``z`` over all classes
+    but one maximal class, so that log-sum-exp is ``max(z) + log1p(others)`` with all its
+    digits when ``others`` is tiny.
+    """
+    top = 0
+    for k in range(1, z.shape[0]):
+        if z[k] > z[top]:
+            top = k
+    zmax = float(z[top])
+    others = 0.0
+    for k in range(z.shape[0]):
+        e = np.exp(z[k] - zmax)
+        z[k] = e
+        others += 0.0 if k == top else e
+    return zmax, others
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _binary_dloss(z, label, weight, scale_out, total):
     """:func:`_loss_and_dloss` of a binary model with its one logit ``z`` in a register.
 
     Returns the derivative ``weight * (sigmoid(z) - label) * scale_out`` (clipped).
     """
     z = min(max(z, -MAX_LOGIT), MAX_LOGIT)
-    # e = exp(-|z|) gives both the probability and the loss, log1p(e) + max(z, 0) - y z.
-    # Selects, not branches: the sign of a logit is a coin flip the CPU cannot predict.
-    e = np.exp(-abs(z))
-    p = (1.0 if z >= 0.0 else e) / (1.0 + e)
+    # e = exp(-|z|) gives both the probability and the loss, log1p(e) + max(z, 0) - y z
+    p, e = _sigmoid(z)
     _add_loss(total, max(z, 0.0) - label * z, e, weight)
     g = weight * (p - label)
     return min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
@@ -150,20 +179,9 @@ def _loss_and_dloss(z, label, weight, scale_out, total):
         return
     for k in range(n_outputs):
         z[k] = min(max(z[k], -MAX_LOGIT), MAX_LOGIT)
-    top = 0
-    for k in range(1, n_outputs):
-        if z[k] > z[top]:
-            top = k
-    zmax = float(z[top])
-    linear = zmax - z[label]
-    # one exp per class, kept in z for the gradient; `others` sums them over all classes but
-    # `top`, so that log-sum-exp = zmax + log1p(others) keeps its digits when others is tiny
-    others = 0.0
-    for k in range(n_outputs):
-        e = np.exp(z[k] - zmax)
-        z[k] = e
-        others += 0.0 if k == top else e
-    _add_loss(total, linear, others, weight)
+    z_label = float(z[label])
+    zmax, others = _shifted_exp(z)  # one exp per class, kept in z for the gradient
+    _add_loss(total, zmax - z_label, others, weight)
     inv_norm = weight / (1.0 + others)
     for k in range(n_outputs):
         g = z[k] * inv_norm - (weight if k == label else 0.0)
@@ -446,9 +464,9 @@ def dense_epoch(
         Work buffer: each batch is split into ``n_chunks`` contiguous chunks whose gradients
         are accumulated separately, then summed in chunk order. Only the first
         ``n_features + 1`` columns are used; more keep two chunks off one cache line.
-    losses : ndarray of shape (n_chunks, 8), float64
-        Work buffer: the running loss of each chunk (see :func:`_add_loss`), padded to a
-        cache line.
+    losses : ndarray of shape (n_chunks, n_padded >= 2), float64
+        Work buffer: the running loss of each chunk (see :func:`_add_loss`) in its first two
+        columns; more keep two chunks off one cache line.
 
     Returns
     -------
@@ -641,21 +659,13 @@ def _dense_scores(X, coef, intercept, proba, out):
         if not proba:
             continue
         if n_outputs == 1:
-            logit = float(z[0])
-            e = np.exp(-abs(logit))
-            p = (1.0 if logit >= 0.0 else e) / (1.0 + e)  # a select: no branch to mispredict
+            p, _ = _sigmoid(float(z[0]))
             z[0] = 1.0 - p
             z[1] = p
         else:
-            zmax = float(z[0])
-            for k in range(1, n_outputs):
-                zmax = max(zmax, float(z[k]))
-            total = 0.0
+            _, others = _shifted_exp(z)
             for k in range(n_outputs):
-                z[k] = np.exp(z[k] - zmax)
-                total += z[k]
-            for k in range(n_outputs):
-                z[k] /= total
+                z[k] /= 1.0 + others
     return n_bad
 
 
