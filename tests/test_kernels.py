@@ -252,3 +252,14 @@ def test_running_loss_matches_a_sum_of_log1p(rng):
     for extra in extras:
         kernels._add_loss(tiny, 0.0, extra, 1.0)
     assert tiny[0] + np.log(tiny[1]) == pytest.approx(math.fsum(extras), rel=1e-14)
+
+
+@pytest.mark.parametrize("n_nonzero", range(10))
+def test_sparse_dot_matches_numpy(rng, n_nonzero):
+    """Four partial sums and a tail: every row length sums every nonzero once."""
+    w = rng.normal(size=50)
+    indices = rng.choice(50, size=n_nonzero + 3, replace=False).astype(np.int32)
+    data = rng.normal(size=n_nonzero + 3)
+    got = kernels._sparse_dot(w, indices, data, 2, 2 + n_nonzero)
+    expected = math.fsum(w[indices[2 : 2 + n_nonzero]] * data[2 : 2 + n_nonzero])
+    assert got == pytest.approx(expected, rel=1e-13, abs=1e-15)
