@@ -80,8 +80,23 @@ def _nbytes(X):
     return X.nbytes
 
 
+def _check_labels(y):
+    """scikit-learn's ``check_classification_targets``, skipped for integer and bool labels.
+
+    Once ``validate_data`` has made ``y`` one-dimensional, such labels are always 'binary'
+    or 'multiclass'; the check would hash every label to find that out (5 ms on 400,000).
+    """
+    if y.dtype.kind not in "biu":
+        check_classification_targets(y)
+
+
+def _rows_of(values, rows):
+    """``values[rows]`` for sorted distinct ``rows``, without a copy when they are all rows."""
+    return values if rows.shape[0] == values.shape[0] else values[rows]
+
+
 def _encode_labels(y):
-    """Sorted classes of ``y`` and the class index of every label.
+    """Sorted classes of ``y`` and the class index of every label (int32, as the kernels take).
 
     Small-range integer labels (the usual case) are counted, O(n); others go through
     ``np.unique``, which hashes (cheaper than a sort of a million labels).
@@ -90,13 +105,14 @@ def _encode_labels(y):
         low, high = int(y.min()), int(y.max())
         bounds = np.iinfo(np.intp)
         if high - low < max(1024, y.size) and bounds.min <= low and high <= bounds.max:
-            offset = y.astype(np.intp) - low
+            offset = y.astype(np.intp, copy=False) - low
             present = np.bincount(offset, minlength=high - low + 1) > 0
             classes = (np.flatnonzero(present) + low).astype(y.dtype)
-            position = np.cumsum(present) - 1  # class index of each value in [low, high]
+            # class index of each value in [low, high]
+            position = (np.cumsum(present) - 1).astype(np.int32)
             return classes, position[offset]
     classes = np.unique(y)
-    return classes, np.searchsorted(classes, y)
+    return classes, np.searchsorted(classes, y).astype(np.int32)
 
 
 class _DivergenceError(ValueError):
@@ -400,7 +416,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             self, X, y, **self._data_checks(), reset=True, ensure_all_finite=False
         )
         task = FitTask(self, X, y, sample_weight, task_name="fit", max_epochs=self.max_iter)
-        check_classification_targets(y)
+        _check_labels(y)
         classes, y_index = _encode_labels(y)
         if classes.shape[0] < 2:
             raise ValueError(
@@ -479,7 +495,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             self, X, y, **self._data_checks(), reset=first_call, ensure_all_finite=False
         )
         task = FitTask(self, X, y, sample_weight, task_name="partial_fit")
-        check_classification_targets(y)
+        _check_labels(y)
         _check_partial_fit_first_call(self, classes)
         if self.classes_.shape[0] < 2:
             raise ValueError("The number of classes has to be greater than one; got 1 class")
@@ -653,14 +669,14 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
 
         Dividing by the largest weight first keeps sums of huge or subnormal weights exact.
         """
-        peak = float(np.max(sample_weight[rows], initial=0.0))
+        peak = float(np.max(_rows_of(sample_weight, rows), initial=0.0))
         if not peak > 0:
             cls._weight_sum(sample_weight * 0.0, rows)  # raises the zero-sum error
         return peak, rows.shape[0] / cls._weight_sum(sample_weight / peak, rows)
 
     @staticmethod
     def _weight_sum(sample_weight, rows):
-        total = float(np.sum(sample_weight[rows], dtype=np.float64))
+        total = float(np.sum(_rows_of(sample_weight, rows), dtype=np.float64))
         if total <= 0:
             raise ValueError(
                 "The sample weights (times the class weights) of the training samples "

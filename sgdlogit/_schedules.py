@@ -59,6 +59,27 @@ def _used_columns(X):
     return sp.csr_matrix((X.data, columns.ravel(), X.indptr), shape=(X.shape[0], used.shape[0]))
 
 
+def _top_eigenvalue(X, weights, ones, random_state):
+    """Largest eigenvalue of ``sum_i weights_i [x_i, ones] [x_i, ones]^T`` (power iteration)."""
+    if sp.issparse(X):
+        X = _used_columns(X)
+    # a random start: a fixed vector can be orthogonal to every row
+    v = random_state.standard_normal(X.shape[1] + 1)
+    eigenvalue = 0.0
+    for _ in range(_POWER_ITERATIONS):
+        length = _norm(v)
+        if length == 0.0:
+            break
+        v /= length
+        u = _matvec(X, v[:-1]) + ones * v[-1]
+        wu = weights * u
+        v = np.append(_matvec(X.T, wu), ones * wu.sum())
+        previous, eigenvalue = eigenvalue, _norm(v)
+        if abs(eigenvalue - previous) <= _POWER_TOLERANCE * eigenvalue:
+            break  # the step needs a few digits, not the exact eigenvalue
+    return eigenvalue
+
+
 def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
     """Return the step of each of the next ``n_batches`` updates.
 
@@ -91,8 +112,10 @@ def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
     if schedule == "optimal":
         t0 = alpha**-0.75
         return 1.0 / (alpha * (t0 / batch_size + updates))
-    if schedule == "auto":
-        return eta0 / (1.0 + alpha * eta0 * updates)
+    if schedule == "auto":  # eta0 / (1 + alpha eta0 t), in place: per-sample epochs have
+        updates *= alpha * eta0  # one step per row, and each temporary costs page faults
+        updates += 1.0
+        return np.divide(eta0, updates, out=updates)
     raise ValueError(f"Unknown learning rate schedule {schedule!r}.")
 
 
@@ -110,7 +133,8 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     :math:`\hat L_B = \frac14 (\lambda + (\bar r - \lambda) / B)`, where :math:`\lambda` is
     the largest eigenvalue of the weighted second-moment matrix of the rows (power iteration on
     at most 2,000 sampled rows) and :math:`\bar r` the mean squared row norm: with ``B = 1``
-    it is the typical per-sample curvature, with large batches that of the full loss. The
+    it is the typical per-sample curvature :math:`\bar r / 4` (no power iteration is then
+    run), with large batches that of the full loss. The
     initial step is :math:`1 / (\hat L_B + \alpha_2)`, with :math:`\alpha_2` the L2 strength,
     or 1.5 over that for one-sample batches, whose curvature is exact rather than estimated
     (2 is the stability limit).
@@ -149,7 +173,7 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     weights = weights / weights.max()
     weights = weights / weights.sum()
     if sp.issparse(X):
-        X = _used_columns(X.tocsr().astype(np.float64, copy=False))
+        X = X.tocsr().astype(np.float64, copy=False)
         peak = np.max(np.abs(X.data), initial=0.0)
         nnz = np.diff(X.indptr)
     else:
@@ -174,22 +198,10 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     if fit_intercept:
         mean_nnz = float(np.einsum("i,i->", weights, nnz))
         intercept_scaled = mean_sq_norm / mean_nnz if mean_nnz > 0 else peak**-2
-    ones = np.sqrt(intercept_scaled)
-    # a random start: a fixed vector can be orthogonal to every row
-    v = random_state.standard_normal(X.shape[1] + 1)
-    eigenvalue = 0.0
-    for _ in range(_POWER_ITERATIONS):
-        length = _norm(v)
-        if length == 0.0:
-            break
-        v /= length
-        u = _matvec(X, v[:-1]) + ones * v[-1]
-        wu = weights * u
-        v = np.append(_matvec(X.T, wu), ones * wu.sum())
-        previous, eigenvalue = eigenvalue, _norm(v)
-        if abs(eigenvalue - previous) <= _POWER_TOLERANCE * eigenvalue:
-            break  # the step needs a few digits, not the exact eigenvalue
     mean_sq_norm += intercept_scaled
+    eigenvalue = 0.0
+    if batch_size > 1:  # one-sample batches need only the mean squared norm
+        eigenvalue = _top_eigenvalue(X, weights, np.sqrt(intercept_scaled), random_state)
     scaled = 0.25 * (eigenvalue + max(mean_sq_norm - eigenvalue, 0.0) / batch_size)
     factor = SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0
     with np.errstate(all="ignore"):
