@@ -39,6 +39,14 @@ AUTO_BATCH_RANGE = (8, 256)
 # below MIN_ADAPTIVE_ETA (SGDClassifier's rule).
 ADAPTIVE_DIVISOR = 5.0
 MIN_ADAPTIVE_ETA = 1e-6
+# Sparse input with at least this fraction of nonzeros is trained as dense input is
+# ('auto' batches of n // 200 rows, averaging). On such dense-like rows every coefficient
+# moves at every update, and one-sample updates without averaging leave a noisy last
+# iterate (standardized breast_cancer, digits, make_classification in CSR matrices: 1-8
+# points below LogisticRegression). Text-like rows (density 2e-4 on the D3 benchmark) reach
+# the optimum sooner with one-sample updates and no averaging, whose lazy form would make
+# their epoch twice as long.
+DENSE_LIKE_DENSITY = 0.01
 
 
 # Shuffling: rows of data larger than the CPU caches are visited in shuffled blocks of
@@ -151,9 +159,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         Whether to fit the (unpenalized) intercept.
     batch_size : int or 'auto', default='auto'
         Samples per update; the last batch of an epoch may be smaller. ``'auto'`` uses
-        ``n_samples // 200`` clipped to [8, 256] (and at most ``n_samples``) for dense input,
-        and 1 for sparse input: a sparse update costs only the nonzeros of its rows, and
-        sparse features rarely meet in a batch, so larger batches only dilute each update.
+        ``n_samples // 200`` clipped to [8, 256] (and at most ``n_samples``) for dense input
+        and for sparse input with at least 1% nonzeros, and 1 for sparser (text-like)
+        input: such an update costs only the nonzeros of its rows, and sparse features
+        rarely meet in a batch, so larger batches only dilute each update.
     learning_rate : {'auto', 'constant', 'optimal', 'invscaling', 'adaptive'}, default='auto'
         Step-size schedule, with ``t`` the number of updates made so far and ``B`` the batch
         size:
@@ -182,11 +191,12 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         once ``average`` samples have been seen (``True`` means from the first one);
         ``False`` returns the last iterate. Averaging removes most of the gradient noise of
         a large constant step, so one pass over a large data set lands close to the optimum.
-        ``'auto'`` averages dense input with ``learning_rate='auto'`` and an L2 (or no)
-        penalty, and nothing else: the other schedules already shrink their steps (and
-        their large early steps would dominate the average), an average of sparse iterates
-        is not sparse, and the per-sample updates of sparse input reach the optimum sooner
-        without it (see ``benchmarks/README.md``).
+        ``'auto'`` averages with ``learning_rate='auto'`` and an L2 (or no) penalty, dense
+        input and sparse input with at least 1% nonzeros, and nothing else: the other
+        schedules already shrink their steps (and their large early steps would dominate
+        the average), an average of sparse iterates is not sparse, and the per-sample
+        updates of text-like sparse input reach the optimum sooner without it (see
+        ``benchmarks/README.md``).
     max_iter : int, default=1000
         Maximum number of epochs.
     tol : float or None, default=1e-3
@@ -752,9 +762,9 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             raise ValueError("coef_init and intercept_init must be finite.")
         return coef, intercept
 
-    def _resolved_batch_size(self, n_samples, sparse):
+    def _resolved_batch_size(self, n_samples, text_like):
         if self.batch_size == "auto":
-            if sparse:
+            if text_like:
                 return 1
             low, high = AUTO_BATCH_RANGE
             return max(1, min(n_samples, high, max(low, n_samples // AUTO_UPDATES_PER_EPOCH)))
@@ -771,8 +781,9 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             )
         n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
         sparse = sp.issparse(X)
-        batch_size = self._resolved_batch_size(train_rows.shape[0], sparse)
-        self._average_from = self._resolved_average(sparse)
+        text_like = sparse and X.nnz < DENSE_LIKE_DENSITY * X.shape[0] * X.shape[1]
+        batch_size = self._resolved_batch_size(train_rows.shape[0], text_like)
+        self._average_from = self._resolved_average(text_like)
         adaptive = self.solver == "adam" or self.momentum > 0
         state = TrainingState.zeros(
             n_outputs,
@@ -832,10 +843,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             intercept_scale=self._intercept_scale,
         )
 
-    def _resolved_average(self, sparse):
+    def _resolved_average(self, text_like):
         """``average`` as False or the number of samples after which averaging starts."""
         if self.average == "auto":
-            return not sparse and self.learning_rate == "auto" and self.penalty in ("l2", None)
+            return not text_like and self.learning_rate == "auto" and self.penalty in ("l2", None)
         return self.average
 
     def _first_averaged(self, state, batch_size, n_batches):

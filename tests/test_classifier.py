@@ -398,9 +398,22 @@ def test_large_data_is_shuffled_in_blocks(monkeypatch, sparse, batch_size, expec
     monkeypatch.setattr(_training, "epoch_order", recording_order)
     monkeypatch.setattr(_classifier, "BLOCK_SHUFFLE_BYTES", 1_000)  # "large" from 1 kB
     X, y = make_classification(n_samples=60_000, n_features=5, random_state=0)
-    X = sp.csr_matrix(X) if sparse else X
+    if sparse:  # text-like (0.5% nonzeros): one-sample updates
+        X = sp.random(60_000, 400, density=0.005, format="csr", random_state=0)
     SGDLogitClassifier(batch_size=batch_size, max_iter=2, tol=None, random_state=0).fit(X, y)
     assert blocks == [expected, expected]
+
+
+@pytest.mark.parametrize(
+    ("density", "batch_size", "averaged"), [(0.005, 1, False), (0.02, 30, True)]
+)
+def test_auto_settings_of_sparse_input_follow_its_density(density, batch_size, averaged):
+    """Text-like CSR: one-sample updates, no averaging; denser CSR: trained as dense data."""
+    X = sp.random(6_000, 300, density=density, format="csr", random_state=0)
+    y = np.random.default_rng(0).integers(0, 2, 6_000)
+    clf = SGDLogitClassifier(max_iter=1, tol=None, random_state=0).fit(X, y)
+    assert clf._batch_size == batch_size
+    assert bool(clf._average_from) is averaged
 
 
 def test_epoch_order_draws_every_permutation_equally_often():

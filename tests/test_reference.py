@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from conftest import make_text_like
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
 from sklearn.linear_model import LogisticRegression
@@ -111,10 +112,12 @@ def test_csr_and_dense_give_the_same_coefficients(params, n_classes):
     np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-5, atol=1e-8)
 
 
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
 @pytest.mark.parametrize(
     "loader", [load_breast_cancer, load_digits, load_wine, "make_classification"]
 )
-def test_untuned_defaults_match_logistic_regression_accuracy(loader):
+def test_untuned_defaults_match_logistic_regression_accuracy(loader, container):
+    """Standardized data, dense or in a CSR matrix (its zeros stored as such)."""
     if loader == "make_classification":
         X, y = make_classification(
             n_samples=50_000, n_features=40, n_informative=20, random_state=0
@@ -128,6 +131,6 @@ def test_untuned_defaults_match_logistic_regression_accuracy(loader):
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        sgd = SGDLogitClassifier(random_state=0).fit(X_train, y_train)
+        sgd = SGDLogitClassifier(random_state=0).fit(container(X_train), y_train)
     lr = LogisticRegression().fit(X_train, y_train)
-    assert sgd.score(X_test, y_test) >= lr.score(X_test, y_test) - 0.01
+    assert sgd.score(container(X_test), y_test) >= lr.score(X_test, y_test) - 0.01
