@@ -632,10 +632,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         """Raise scikit-learn's error for NaN or infinite values in ``X``.
 
         Prediction calls it only when a logit is not finite. ``fit`` and ``partial_fit``
-        skip this pass over X up front: a non-finite feature
-        always makes the weights or the loss non-finite within the epoch that reads it
-        (``x * w`` is NaN or inf whatever ``w``, and every gradient term is a multiple of
-        ``x``), and the epoch loop checks both after every epoch.
+        skip this pass over X up front: a non-finite feature always makes the weights or
+        the loss non-finite within the epoch that reads it (``x * w`` is NaN or inf
+        whatever ``w``, and every gradient term is a multiple of ``x``), and the epoch loop
+        checks both after every epoch.
         """
         check_array(X, accept_sparse="csr", dtype=None, estimator=self, input_name="X")
 
@@ -780,8 +780,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
                 "compute the optimal learning rate."
             )
         n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
-        sparse = sp.issparse(X)
-        text_like = sparse and X.nnz < DENSE_LIKE_DENSITY * X.shape[0] * X.shape[1]
+        text_like = sp.issparse(X) and X.nnz < DENSE_LIKE_DENSITY * X.shape[0] * X.shape[1]
         batch_size = self._resolved_batch_size(train_rows.shape[0], text_like)
         self._average_from = self._resolved_average(text_like)
         adaptive = self.solver == "adam" or self.momentum > 0

@@ -112,8 +112,10 @@ def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
     if schedule == "optimal":
         t0 = alpha**-0.75
         return 1.0 / (alpha * (t0 / batch_size + updates))
-    if schedule == "auto":  # eta0 / (1 + alpha eta0 t), in place: per-sample epochs have
-        updates *= alpha * eta0  # one step per row, and each temporary costs page faults
+    if schedule == "auto":
+        # eta0 / (1 + alpha eta0 t), in place: per-sample epochs have one step per row,
+        # and every temporary of that size costs page faults
+        updates *= alpha * eta0
         updates += 1.0
         return np.divide(eta0, updates, out=updates)
     raise ValueError(f"Unknown learning rate schedule {schedule!r}.")
