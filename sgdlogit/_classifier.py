@@ -196,7 +196,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         schedules already shrink their steps (and their large early steps would dominate
         the average), an average of sparse iterates is not sparse, and the per-sample
         updates of text-like sparse input reach the optimum sooner without it (see
-        ``benchmarks/README.md``).
+        ``benchmarks/README.md``). ``'auto'`` averages the tail of the run: the average
+        starts again at epochs 2, 4, 8, …, so that it covers the epochs since the last
+        power of two (from the last epoch alone to the last half), and the first
+        iterates, far from the optimum, do not hold long runs back.
     max_iter : int, default=1000
         Maximum number of epochs.
     tol : float or None, default=1e-3
@@ -848,16 +851,21 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             return not text_like and self.learning_rate == "auto" and self.penalty in ("l2", None)
         return self.average
 
-    def _first_averaged(self, state, batch_size, n_batches):
-        """Index of the first update of the coming epoch that enters the average."""
+    def _first_averaged(self, state, batch_size, n_rows):
+        """Index of the first update of the coming epoch that enters the average.
+
+        That is the first batch after which ``average`` samples have been seen; the
+        count after batch ``b`` of the epoch is ``seen + min((b + 1) * batch_size, n_rows)``.
+        """
+        n_batches = -(-n_rows // batch_size)
         average = self._average_from
         if not average:
             return n_batches
         start = 1 if average is True else int(average)
-        # sample count after batch b is seen + (b + 1) * batch_size (last batch aside)
         needed = start - state.n_samples_seen
-        first = max(0, -(-needed // batch_size) - 1)
-        return min(first, n_batches)
+        if needed > n_rows:
+            return n_batches
+        return max(0, -(-needed // batch_size) - 1)
 
     def _train(
         self, X, y_index, sample_weight, train_rows, n_epochs, validation, *, fitting, task=NO_TASK
@@ -868,7 +876,12 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         ``n_epochs`` warns; ``partial_fit`` always runs its epoch. ``task`` (a
         :class:`~sgdlogit._callbacks.FitTask`) runs the callbacks around every epoch.
         """
-        from sgdlogit._training import epoch_order, make_epoch_runner, n_chunks_for
+        from sgdlogit._training import (
+            epoch_order,
+            make_epoch_runner,
+            n_chunks_for,
+            restarts_average,
+        )
 
         state, rng, batch_size = self._state, self._rng, self._batch_size
         n_chunks = n_chunks_for(
@@ -883,6 +896,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         if _nbytes(X) > BLOCK_SHUFFLE_BYTES:
             block = LARGE_BATCH_SHUFFLE_BLOCK if batch_size >= LARGE_BATCH else SHUFFLE_BLOCK
         train_weight_sum = self._weight_sum(sample_weight, train_rows)
+        tail_average = self.average == "auto" and bool(self._average_from)
         monitor_validation = validation is not None and self.early_stopping
         converged = False
         start_time = time.perf_counter()
@@ -893,10 +907,13 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
                 self.learning_rate, state.eta, self.alpha, self.power_t,
                 batch_size, state.n_updates, n_batches,
             )  # fmt: skip
-            first_averaged = self._first_averaged(state, batch_size, n_batches)
+            first_averaged = self._first_averaged(state, batch_size, n_rows)
+            if tail_average and restarts_average(state.n_epochs + 1):
+                state.restart_average()
             loss_sum = run_epoch(order, steps, first_averaged)
             state.n_updates += n_batches
             state.n_samples_seen += n_rows
+            state.n_epochs += 1
             self.n_iter_ += 1
             model = state.averaged_model()
             with np.errstate(over="ignore", invalid="ignore"):

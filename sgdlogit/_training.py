@@ -46,6 +46,7 @@ class TrainingState:
     counters: np.ndarray = field(default_factory=lambda: np.zeros(kernels.N_COUNTERS))
     n_updates: int = 0
     n_samples_seen: int = 0
+    n_epochs: int = 0
     eta: float = 0.0  # current step of the 'adaptive' schedule
 
     @classmethod
@@ -70,6 +71,22 @@ class TrainingState:
         if n_averaged == 0:
             return self.W
         return (self.avg / n_averaged).astype(self.W.dtype)
+
+    def restart_average(self):
+        """Drop the updates averaged so far: the average starts again from the next one."""
+        self.avg[...] = 0.0
+        self.counters[kernels.N_AVERAGED] = 0.0
+
+
+def restarts_average(epoch):
+    """Whether a tail average restarts before ``epoch`` (counted from 1): 2, 4, 8, ...
+
+    After epoch ``e``, the average then covers the epochs from the largest power of two
+    ``2**k <= e`` on: between the last epoch alone (``e = 2**k``) and the last half.
+    Iterates far from the optimum leave the average; the window stays long enough to
+    average out the gradient noise.
+    """
+    return epoch >= 2 and epoch & (epoch - 1) == 0
 
 
 def make_hyper(*, alpha, penalty, l1_ratio, momentum, solver, fit_intercept, intercept_scale):

@@ -236,6 +236,47 @@ def test_average_starts_after_the_given_number_of_samples():
     np.testing.assert_allclose(late.coef_.ravel(), np.mean(iterates[2:], axis=0), rtol=1e-12)
 
 
+@pytest.mark.parametrize("epoch", range(1, 18))
+def test_tail_average_restarts_at_powers_of_two(epoch):
+    restarts = _training.restarts_average(epoch)
+    assert restarts == (epoch in (2, 4, 8, 16))
+
+
+@pytest.mark.parametrize(
+    ("n_classes", "container"),
+    [(2, np.asarray), (3, np.asarray), (2, sp.csr_matrix), (3, sp.csr_matrix)],
+)
+@pytest.mark.parametrize("n_epochs", [1, 3, 6])
+def test_auto_average_covers_the_epochs_since_the_last_power_of_two(
+    n_classes, container, n_epochs
+):
+    """After epoch e, average='auto' is the average started with epoch 2**k <= e."""
+    X, y = make_classification(
+        n_samples=300, n_features=8, n_informative=5, n_classes=n_classes, random_state=0
+    )
+    X = container(X)
+    last_start = 2 ** int(np.log2(n_epochs))
+    params = dict(max_iter=n_epochs, tol=None, batch_size=16, random_state=0)
+    tail = SGDLogitClassifier(average="auto", **params).fit(X, y)
+    # averaging once the samples of the epochs before it have been seen, SGDClassifier's
+    # way; 300 rows make a short last batch, which must not enter the average
+    late = SGDLogitClassifier(average=(last_start - 1) * 300 + 1, **params).fit(X, y)
+    everything = SGDLogitClassifier(average=True, **params).fit(X, y)
+    np.testing.assert_array_equal(tail.coef_, late.coef_)
+    np.testing.assert_array_equal(tail.intercept_, late.intercept_)
+    if n_epochs >= 2:  # the first epoch left the average
+        assert not np.allclose(tail.coef_, everything.coef_)
+    streamed = SGDLogitClassifier(average="auto", batch_size=16, random_state=0)
+    for _ in range(n_epochs):
+        streamed.partial_fit(X, y, classes=np.unique(y))
+    streamed_late = SGDLogitClassifier(
+        average=(last_start - 1) * 300 + 1, batch_size=16, random_state=0
+    )
+    for _ in range(n_epochs):
+        streamed_late.partial_fit(X, y, classes=np.unique(y))
+    np.testing.assert_array_equal(streamed.coef_, streamed_late.coef_)
+
+
 def test_loss_curve_and_validation_curves(split_data):
     X_train, X_test, y_train, y_test = split_data
     clf = SGDLogitClassifier(random_state=0, batch_size=32)
