@@ -231,8 +231,8 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         gives bit-identical results.
     n_jobs : int or None, default=None
         Threads for dense input: each batch is split into up to ``n_jobs`` chunks of at
-        least 32 rows whose gradients are computed in parallel, when a batch carries at
-        least 1,024 multiply-adds (``batch_size * n_features * n_outputs``); sparse input
+        least 16 rows whose gradients are computed in parallel, when a batch carries at
+        least 256 multiply-adds (``batch_size * n_features * n_outputs``); sparse input
         and smaller batches run on one thread. ``None`` means 1 and ``-1`` all cores.
         Results depend on ``n_jobs`` (the rounding of the chunk sums) but never on thread
         timing. The kernels release the GIL, so parallel fits (``GridSearchCV(n_jobs=...)``

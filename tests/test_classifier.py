@@ -473,11 +473,11 @@ def test_epoch_order_draws_every_permutation_equally_often():
 @pytest.mark.parametrize(
     ("n_jobs", "batch_size", "n_features", "n_outputs", "sparse", "expected"),
     [
-        (2, 64, 100, 1, False, 2),  # 32 rows per thread: threads pay off
-        (2, 32, 100, 1, False, 1),  # 16 rows per thread: they do not
-        (4, 96, 100, 1, False, 3),  # no chunk below 32 rows
-        (2, 64, 10, 1, False, 1),  # 640 multiply-adds: too little work
-        (2, 64, 10, 3, False, 2),  # three outputs: enough
+        (2, 32, 100, 1, False, 2),  # 16 rows per thread: threads pay off
+        (2, 16, 100, 1, False, 1),  # 8 rows per thread: they do not
+        (4, 48, 100, 1, False, 3),  # no chunk below 16 rows
+        (2, 32, 5, 1, False, 1),  # 160 multiply-adds: too little work
+        (2, 32, 5, 2, False, 2),  # two outputs: enough
         (2, 256, 100, 1, True, 1),  # CSR batches always run on one thread
         (None, 256, 100, 1, False, 1),
     ],

@@ -231,6 +231,39 @@ def test_parallel_dense_kernel_is_bit_identical_to_serial(rng, n_chunks):
     assert loss_s == loss_t
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("n_chunks", [1, 2, 3])
+def test_threads_handing_batches_over_match_the_serial_kernel(rng, n_classes, n_chunks, dtype):
+    """Many small batches: every update waits for the chunks of its batch, and every chunk
+    for the update before it. A missed wait or an unpublished write changes the bits."""
+    n_rows, n_features, batch_size = 3000, 24, 64
+    X = rng.normal(size=(n_rows, n_features)).astype(dtype)
+    y = rng.integers(0, n_classes, n_rows).astype(np.int32)
+    weights = rng.uniform(0.5, 2.0, n_rows).astype(dtype)
+    order = rng.permutation(n_rows).astype(np.int64)
+    steps = np.full(-(-n_rows // batch_size), 0.05)
+    n_outputs = 1 if n_classes == 2 else n_classes
+    hyper = hyper_for("elasticnet", alpha=0.05)  # a decay scale far from 1
+
+    def run(kernel):
+        state = TrainingState.zeros(
+            n_outputs, n_features, X.dtype, l1=True, adaptive=False, average=True
+        )
+        buffers = (
+            np.empty((n_chunks, n_outputs), dtype=dtype),
+            np.empty((n_chunks, n_outputs, n_features + 1), dtype=dtype),
+            np.empty((n_chunks, 8)),
+        )
+        model = (state.W, state.q, state.opt, state.avg, state.counters, hyper)
+        loss = kernel(X, y, weights, order, batch_size, steps, 10, *model, *buffers)
+        return np.concatenate([state.W.ravel(), state.avg.ravel(), state.q.ravel(), [loss]])
+
+    serial = run(kernels.dense_epoch)
+    for _ in range(3):
+        np.testing.assert_array_equal(run(kernels.dense_epoch_parallel), serial)
+
+
 def test_running_loss_matches_a_sum_of_log1p(rng):
     # extras in (0, 1) (binary), tiny ones that 1 + x would round away, and large ones
     # (softmax over up to 10 classes) that force the product to be flushed into a log
