@@ -908,12 +908,12 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
                 batch_size, state.n_updates, n_batches,
             )  # fmt: skip
             first_averaged = self._first_averaged(state, batch_size, n_rows)
-            if tail_average and restarts_average(state.n_epochs + 1):
+            # n_iter_ counts the epochs of this training state, partial_fit calls included
+            if tail_average and restarts_average(self.n_iter_ + 1):
                 state.restart_average()
             loss_sum = run_epoch(order, steps, first_averaged)
             state.n_updates += n_batches
             state.n_samples_seen += n_rows
-            state.n_epochs += 1
             self.n_iter_ += 1
             model = state.averaged_model()
             with np.errstate(over="ignore", invalid="ignore"):

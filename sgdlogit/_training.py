@@ -47,7 +47,6 @@ class TrainingState:
     counters: np.ndarray = field(default_factory=lambda: np.zeros(kernels.N_COUNTERS))
     n_updates: int = 0
     n_samples_seen: int = 0
-    n_epochs: int = 0
     eta: float = 0.0  # current step of the 'adaptive' schedule
 
     @classmethod
