@@ -73,8 +73,11 @@ def sgd_classifier(average):
     return make
 
 
-def methods(data, quick):
-    """(name, factory, kind) of every method that runs on ``data``."""
+def methods(data, quick, torch=True):
+    """(name, factory, kind) of every method that runs on ``data``.
+
+    The PyTorch loop joins when ``torch`` is asked for and importable (never with ``quick``).
+    """
     multiclass = np.unique(data["y_train"]).shape[0] > 2
     sparse = sp.issparse(data["X_train"])
     rows = [
@@ -91,7 +94,7 @@ def methods(data, quick):
     ]
     if sparse:  # newton-cholesky densifies X.T @ X: 2^18 features do not fit
         rows = [r for r in rows if r[0] != "LR newton-cholesky"]
-    if not quick and torch_available() and not sparse:
+    if torch and not quick and not sparse and torch_available():
         rows.append(("torch loop (notebook)", torch_loop, "peer"))
     return rows
 
@@ -236,7 +239,7 @@ def time_to_target(factory, data, target, reps, budget):
     return None, None, curve
 
 
-def run_dataset(name, quick, reps, budget):
+def run_dataset(name, quick, reps, budget, torch=True):
     data = datasets.load(name, quick)
     X, y = data["X_train"], data["y_train"]
     n = X.shape[0]
@@ -254,7 +257,7 @@ def run_dataset(name, quick, reps, budget):
     SGDLogitClassifier(max_iter=1, tol=None, n_jobs=2, batch_size=1024).fit(X[:4000], y[:4000])
     warmup = time.perf_counter() - start
     rows = []
-    for label, factory, kind in methods(data, quick):
+    for label, factory, kind in methods(data, quick, torch):
         model, seconds, peak = fit_timed(factory(data["alpha"], n), X, y)
         times = [seconds]
         if seconds < 10 and reps > 1:
@@ -666,6 +669,9 @@ def main(argv=None):
     parser.add_argument(
         "--budget", type=float, default=90.0, help="seconds per time-to-target sweep"
     )
+    parser.add_argument(
+        "--no-torch", action="store_true", help="leave out the PyTorch loop even if installed"
+    )
     args = parser.parse_args(argv)
     reps = args.reps or (1 if args.quick else 3)
     budget = 0.3 if args.quick else args.budget
@@ -679,7 +685,9 @@ def main(argv=None):
     }
     for name in datasets.SIZES:
         if name in wanted:
-            report["datasets"].append(run_dataset(name, args.quick, reps, budget))
+            report["datasets"].append(
+                run_dataset(name, args.quick, reps, budget, torch=not args.no_torch)
+            )
     if "epoch" in wanted:
         print("\n== epoch time against streaming read", flush=True)
         report["epochs"] = epoch_vs_bandwidth(args.quick, reps)
