@@ -73,10 +73,11 @@ def sgd_classifier(average):
     return make
 
 
-def methods(data, quick, torch=True):
+def methods(data, quick, with_torch=True):
     """(name, factory, kind) of every method that runs on ``data``.
 
-    The PyTorch loop joins when ``torch`` is asked for and importable (never with ``quick``).
+    The PyTorch loop joins when ``with_torch`` is set and torch is importable (never with
+    ``quick``).
     """
     multiclass = np.unique(data["y_train"]).shape[0] > 2
     sparse = sp.issparse(data["X_train"])
@@ -94,7 +95,7 @@ def methods(data, quick, torch=True):
     ]
     if sparse:  # newton-cholesky densifies X.T @ X: 2^18 features do not fit
         rows = [r for r in rows if r[0] != "LR newton-cholesky"]
-    if torch and not quick and not sparse and torch_available():
+    if with_torch and not quick and not sparse and torch_available():
         rows.append(("torch loop (notebook)", torch_loop, "peer"))
     return rows
 
@@ -239,7 +240,7 @@ def time_to_target(factory, data, target, reps, budget):
     return None, None, curve
 
 
-def run_dataset(name, quick, reps, budget, torch=True):
+def run_dataset(name, quick, reps, budget, with_torch=True):
     data = datasets.load(name, quick)
     X, y = data["X_train"], data["y_train"]
     n = X.shape[0]
@@ -257,7 +258,7 @@ def run_dataset(name, quick, reps, budget, torch=True):
     SGDLogitClassifier(max_iter=1, tol=None, n_jobs=2, batch_size=1024).fit(X[:4000], y[:4000])
     warmup = time.perf_counter() - start
     rows = []
-    for label, factory, kind in methods(data, quick, torch):
+    for label, factory, kind in methods(data, quick, with_torch):
         model, seconds, peak = fit_timed(factory(data["alpha"], n), X, y)
         times = [seconds]
         if seconds < 10 and reps > 1:
@@ -686,7 +687,7 @@ def main(argv=None):
     for name in datasets.SIZES:
         if name in wanted:
             report["datasets"].append(
-                run_dataset(name, args.quick, reps, budget, torch=not args.no_torch)
+                run_dataset(name, args.quick, reps, budget, with_torch=not args.no_torch)
             )
     if "epoch" in wanted:
         print("\n== epoch time against streaming read", flush=True)
