@@ -13,6 +13,13 @@ Penalty: the L2 part is applied as weight decay; plain SGD keeps ``W = scale * V
 decay costs O(1) per update (the scale is folded back into ``W`` when it gets small and at
 the end of every epoch). The L1 part uses the cumulative-penalty truncation of Tsuruoka,
 Tsujii and Ananiadou (2009), so L1 yields exact zeros.
+
+Inlining: helpers called per row or per nonzero are inlined by numba (``inline="always"``),
+as a call each cost 15-20% of an epoch. Helpers called per chunk or per batch are compiled
+once and called: numba types an inlined helper again at every call site, and inlining them
+made the first fit of a fresh install compile for 9 s (dense float64) and 12 s (threaded)
+instead of 5 s each, for a cost below the noise at the default batch size (up to 10% with
+two threads on batches of 32 rows).
 """
 
 import ctypes
@@ -277,7 +284,7 @@ def _truncate_l1(W, q, j, scale, total):
         W[k, j] = w / scale
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _adaptive_update(W, grad, opt, eta, hyper, counters):
     """Heavy-ball momentum or Adam step ``W -= eta * direction(grad)``, dense in W.
 
@@ -328,7 +335,7 @@ def _decay_scale(scale, eta, alpha_l2):
     return scale * max(0.0, 1.0 - eta * alpha_l2)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _fold_scale(W, scale):
     """Write ``W[:, :-1] *= scale`` and return the new scale, 1."""
     n_features = W.shape[1] - 1
@@ -338,7 +345,7 @@ def _fold_scale(W, scale):
     return 1.0
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _add_to_average(W, scale, avg, counters):
     """Add the current model to the running sum ``avg`` (dense, O(n_outputs * n_features))."""
     n_features = W.shape[1] - 1
@@ -414,7 +421,7 @@ def _binary_rows(
         g[n_features] += d + d2
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True, fastmath=_REASSOCIATE)
 def _chunk_gradient(
     X, y, sample_weight, order, batch_size, b, t, n_chunks, W, scale, losses, grads, logits
 ):  # fmt: skip
@@ -639,7 +646,7 @@ def _dense_epoch(
     return _epoch_end(W, scale, losses)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _start_losses(losses):
     """Start every chunk's running loss (see :func:`_add_loss`)."""
     for t in range(losses.shape[0]):
@@ -647,7 +654,7 @@ def _start_losses(losses):
         losses[t, 1] = 1.0
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _epoch_end(W, scale, losses):
     """Fold the lazy scale into ``W``; return the epoch's loss, summed in chunk order."""
     _fold_scale(W, scale)
