@@ -924,31 +924,54 @@ def csr_epoch(
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _scores_to_proba(z, n_outputs):
+    """Replace the logits of one row in ``z`` by the probabilities of every class.
+
+    A binary model (``n_outputs == 1``) has its one logit in ``z[0]`` and two columns.
+    """
+    if n_outputs == 1:
+        p, _ = _sigmoid(float(z[0]))
+        z[0] = 1.0 - p
+        z[1] = p
+    else:
+        _, others = _shifted_exp(z)
+        for k in range(z.shape[0]):
+            z[k] /= 1.0 + others
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _dense_scores(X, coef, intercept, proba, out):
-    """Body of :func:`dense_scores` and :func:`dense_scores_parallel` (see there)."""
+    """Body of :func:`dense_scores` and :func:`dense_scores_parallel` (see there).
+
+    Rows go in pairs, the two dot products sharing the loads of ``coef``: one row at a
+    time, the end of every dot product (a horizontal sum) left the loads of X waiting,
+    and two threads scored D1's test rows in 1.6x the time of numpy's ``X @ coef.T``.
+    """
+    n_rows = X.shape[0]
     n_outputs, n_features = coef.shape
     n_bad = 0
-    for i in prange(X.shape[0]):
+    for pair in prange((n_rows + 1) // 2):
+        i = 2 * pair
+        i2 = min(i + 1, n_rows - 1)  # an odd last row is scored twice
         x = X[i]
+        x2 = X[i2]
         z = out[i]
+        z2 = out[i2]
         for k in range(n_outputs):
+            c = coef[k]
             acc = 0.0
+            acc2 = 0.0
             for j in range(n_features):
-                acc += x[j] * coef[k, j]
+                acc += x[j] * c[j]
+                acc2 += x2[j] * c[j]
             z[k] = acc + intercept[k]
+            z2[k] = acc2 + intercept[k]
         for k in range(n_outputs):
-            if not np.isfinite(z[k]):
-                n_bad += 1
-        if not proba:
-            continue
-        if n_outputs == 1:
-            p, _ = _sigmoid(float(z[0]))
-            z[0] = 1.0 - p
-            z[1] = p
-        else:
-            _, others = _shifted_exp(z)
-            for k in range(n_outputs):
-                z[k] /= 1.0 + others
+            n_bad += (not np.isfinite(z[k])) + (i2 > i and not np.isfinite(z2[k]))
+        if proba:
+            _scores_to_proba(z, n_outputs)
+            if i2 > i:
+                _scores_to_proba(z2, n_outputs)
     return n_bad
 
 
