@@ -251,10 +251,16 @@ def _loss_and_dloss(z, label, weight, scale_out, total):
     total : ndarray of shape (2,), float64
         Running loss, see :func:`_add_loss`; start it at ``[0, 1]``.
     """
-    n_outputs = z.shape[0]
-    if n_outputs == 1:
+    if z.shape[0] == 1:
         z[0] = _binary_dloss(float(z[0]), label, weight, scale_out, total)
-        return
+    else:
+        _softmax_dloss(z, label, weight, scale_out, total)
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _softmax_dloss(z, label, weight, scale_out, total):
+    """:func:`_loss_and_dloss` of a multinomial model (``z.shape[0] > 1``)."""
+    n_outputs = z.shape[0]
     for k in range(n_outputs):
         z[k] = min(max(z[k], -MAX_LOGIT), MAX_LOGIT)
     z_label = float(z[label])
@@ -391,19 +397,9 @@ def _binary_rows(
             _prefetch_span(X[order[ahead]], 0, n_features)
         i = order[r]
         x = X[i]
-        if r + 1 == stop:  # an odd row out
-            acc = _zero_like(x)
-            for j in range(n_features):
-                acc += w[j] * x[j]
-            z[0] = _binary_dloss(
-                acc * scale + w[n_features], y[i], sample_weight[i], inv_size, total
-            )
-            d = z[0]  # in the dtype of X: no conversions in the axpy
-            for j in range(n_features):
-                g[j] += d * x[j]
-            g[n_features] += d
-            continue
-        i2 = order[r + 1]
+        odd = r + 1 == stop  # an odd row out is paired with itself at weight zero
+        i2 = i if odd else order[r + 1]
+        weight2 = 0.0 if odd else sample_weight[i2]
         x2 = X[i2]
         acc = _zero_like(x)
         acc2 = _zero_like(x)
@@ -411,10 +407,8 @@ def _binary_rows(
             acc += w[j] * x[j]
             acc2 += w[j] * x2[j]
         z[0] = _binary_dloss(acc * scale + w[n_features], y[i], sample_weight[i], inv_size, total)
-        d = z[0]
-        z[0] = _binary_dloss(
-            acc2 * scale + w[n_features], y[i2], sample_weight[i2], inv_size, total
-        )
+        d = z[0]  # in the dtype of X: no conversions in the axpy
+        z[0] = _binary_dloss(acc2 * scale + w[n_features], y[i2], weight2, inv_size, total)
         d2 = z[0]
         for j in range(n_features):
             g[j] += d * x[j] + d2 * x2[j]
@@ -456,7 +450,7 @@ def _chunk_gradient(
             for j in range(n_features):
                 acc += W[k, j] * x[j]
             z[k] = acc * scale + W[k, n_features]
-        _loss_and_dloss(z, y[i], sample_weight[i], inv_size, losses[t])
+        _softmax_dloss(z, y[i], sample_weight[i], inv_size, losses[t])
         for k in range(n_outputs):
             g = z[k]
             for j in range(n_features):
