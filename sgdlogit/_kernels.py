@@ -291,6 +291,13 @@ def _truncate_l1(W, q, j, scale, total):
 
 
 @njit(nogil=True, cache=True)
+def _truncate_l1_all(W, q, scale, total):
+    """:func:`_truncate_l1` of every feature (once per dense update, or at the end of an epoch)."""
+    for j in range(W.shape[1] - 1):
+        _truncate_l1(W, q, j, scale, total)
+
+
+@njit(nogil=True, cache=True)
 def _adaptive_update(W, grad, opt, eta, hyper, counters):
     """Heavy-ball momentum or Adam step ``W -= eta * direction(grad)``, dense in W.
 
@@ -487,8 +494,7 @@ def _batch_update(b, steps, first_averaged, W, q, opt, avg, counters, hyper, gra
             W[k, n_features] -= eta * intercept_step * grad[k, n_features]
     if hyper[ALPHA_L1] > 0.0:
         counters[L1_TOTAL] += eta * hyper[ALPHA_L1]
-        for j in range(n_features):
-            _truncate_l1(W, q, j, scale, counters[L1_TOTAL])
+        _truncate_l1_all(W, q, scale, counters[L1_TOTAL])
     if b >= first_averaged:
         _add_to_average(W, scale, avg, counters)
     return scale
@@ -633,8 +639,7 @@ def _dense_epoch(
                 W[k, n_features] -= eta * intercept_step * grad[k, n_features]
         if alpha_l1 > 0.0:
             counters[L1_TOTAL] += eta * alpha_l1
-            for j in range(n_features):
-                _truncate_l1(W, q, j, scale, counters[L1_TOTAL])
+            _truncate_l1_all(W, q, scale, counters[L1_TOTAL])
         if b >= first_averaged:
             _add_to_average(W, scale, avg, counters)
     return _epoch_end(W, scale, losses)
@@ -786,6 +791,13 @@ def _flush_average(W, scale_sum, avg, marks, j):
         avg[k, j] += W[k, j] * delta
 
 
+@njit(nogil=True, cache=True)
+def _flush_all_averages(W, scale_sum, avg, marks):
+    """:func:`_flush_average` of every feature."""
+    for j in range(W.shape[1] - 1):
+        _flush_average(W, scale_sum, avg, marks, j)
+
+
 @njit(inline="always", nogil=True, cache=True)
 def _sparse_dot(w, indices, data, start, stop):
     """``sum(w[indices[p]] * data[p] for p in range(start, stop))`` in four partial sums.
@@ -869,16 +881,14 @@ def csr_epoch(
             _adaptive_update(W, grad, opt, eta, hyper, counters)
             if alpha_l1 > 0.0:
                 counters[L1_TOTAL] += eta * alpha_l1
-                for j in range(n_features):
-                    _truncate_l1(W, q, j, 1.0, counters[L1_TOTAL])
+                _truncate_l1_all(W, q, 1.0, counters[L1_TOTAL])
             if b >= first_averaged:
                 _add_to_average(W, 1.0, avg, counters)
         else:
             scale = _decay_scale(scale, eta, alpha_l2)
             if scale < MIN_SCALE:
                 if lazy_average:
-                    for j in range(n_features):
-                        _flush_average(W, scale_sum, avg, marks, j)
+                    _flush_all_averages(W, scale_sum, avg, marks)
                     scale_sum = 0.0
                     marks[:] = 0.0
                 scale = _fold_scale(W, scale)
@@ -908,12 +918,10 @@ def csr_epoch(
                     avg[k, n_features] += W[k, n_features]
                 counters[N_AVERAGED] += 1.0
     if lazy_average:
-        for j in range(n_features):
-            _flush_average(W, scale_sum, avg, marks, j)
+        _flush_all_averages(W, scale_sum, avg, marks)
     _fold_scale(W, scale)
     if alpha_l1 > 0.0:
-        for j in range(n_features):
-            _truncate_l1(W, q, j, 1.0, counters[L1_TOTAL])
+        _truncate_l1_all(W, q, 1.0, counters[L1_TOTAL])
     return total[0] + np.log(total[1])
 
 
