@@ -292,7 +292,7 @@ def _truncate_l1(W, q, j, scale, total):
 
 @njit(nogil=True, cache=True)
 def _truncate_l1_all(W, q, scale, total):
-    """:func:`_truncate_l1` of every feature (once per dense update, or at the end of an epoch)."""
+    """:func:`_truncate_l1` of every feature (after a dense update, at the end of an epoch)."""
     for j in range(W.shape[1] - 1):
         _truncate_l1(W, q, j, scale, total)
 
@@ -954,7 +954,8 @@ def _dense_scores(X, coef, intercept, proba, out):
     n_bad = 0
     for pair in prange((n_rows + 1) // 2):
         i = 2 * pair
-        i2 = min(i + 1, n_rows - 1)  # an odd last row is scored twice
+        i2 = min(i + 1, n_rows - 1)
+        two = i2 > i  # an odd last row is scored twice but counted and converted once
         x = X[i]
         x2 = X[i2]
         z = out[i]
@@ -969,10 +970,10 @@ def _dense_scores(X, coef, intercept, proba, out):
             z[k] = acc + intercept[k]
             z2[k] = acc2 + intercept[k]
         for k in range(n_outputs):
-            n_bad += (not np.isfinite(z[k])) + (i2 > i and not np.isfinite(z2[k]))
+            n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
         if proba:
             _scores_to_proba(z, n_outputs)
-            if i2 > i:
+            if two:
                 _scores_to_proba(z2, n_outputs)
     return n_bad
 
