@@ -23,6 +23,7 @@ two threads on batches of 32 rows).
 """
 
 import ctypes
+import math
 import sys
 
 import llvmlite.binding as llvm
@@ -66,7 +67,17 @@ MIN_SCALE = 1e-9
 # scattered in memory, and without prefetching every row waits for DRAM (about 4x slower).
 PREFETCH_AHEAD = 32
 CSR_PREFETCH_AHEAD = 8
+# Rows scored together by the prediction kernel (a task of its threads).
+SCORE_BLOCK = 64
 CACHE_LINE = 64
+# exp(x) in plain arithmetic (see _exp_nonpositive): log2(e), ln 2 as a 32-bit head
+# (so that k * head is exact for every k that occurs) plus the rest, 1 / n! and the point
+# below which exp(x) rounds to 0.
+LOG2_E = 1.4426950408889634
+LN2_HIGH = 6.93147180369123816490e-01
+LN2_LOW = 1.90821492927058770002e-10
+_EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))
+EXP_UNDERFLOW = -746.0
 # Dot products and axpys vectorize only if sums may be reordered; no other fast-math flag
 # (they would let the compiler assume finite values and break the divergence checks).
 _REASSOCIATE = {"reassoc", "contract"}
@@ -163,6 +174,16 @@ def _store_release(typingctx, array, index, value):
     return types.void(array, types.intp, types.int64), codegen
 
 
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``bits``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
 @njit(inline="always", nogil=True, cache=True)
 def _prefetch_span(array, start, stop):
     """Prefetch the cache lines of ``array[start:stop]`` (1-D, contiguous)."""
@@ -197,6 +218,40 @@ def _sigmoid(z):
     """
     e = np.exp(-abs(z))
     return (1.0 if z >= 0.0 else e) / (1.0 + e), e
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _exp_nonpositive(x):
+    """``exp(x)`` for ``x <= 0`` within one ulp (0 for -inf and NaN), in plain arithmetic.
+
+    A loop of ``np.exp`` calls stays scalar (libm is a call; numba's llvmlite has no vector
+    math library), this one vectorizes: with it, two threads turn D1's 200,000 test logits
+    into probabilities in 0.35 ms instead of 1.1 ms. ``x = k ln 2 + r``, ``|r| <= ln(2) / 2``
+    (ln 2 split in two so that ``k ln 2`` is exact), ``exp(r)`` by its Taylor polynomial of
+    degree 13 (remainder below 5e-18), times ``2^k`` built from its bits in two halves so
+    that results down to the subnormals come out right.
+    """
+    x = x if x > EXP_UNDERFLOW else EXP_UNDERFLOW
+    k = np.floor(x * LOG2_E + 0.5)
+    r = (x - k * LN2_HIGH) - k * LN2_LOW
+    # Horner's rule written out: a loop over the tuple would not vectorize
+    p = _EXP_TAYLOR[13]
+    p = p * r + _EXP_TAYLOR[12]
+    p = p * r + _EXP_TAYLOR[11]
+    p = p * r + _EXP_TAYLOR[10]
+    p = p * r + _EXP_TAYLOR[9]
+    p = p * r + _EXP_TAYLOR[8]
+    p = p * r + _EXP_TAYLOR[7]
+    p = p * r + _EXP_TAYLOR[6]
+    p = p * r + _EXP_TAYLOR[5]
+    p = p * r + _EXP_TAYLOR[4]
+    p = p * r + _EXP_TAYLOR[3]
+    p = p * r + _EXP_TAYLOR[2]
+    p = p * r + _EXP_TAYLOR[1]
+    p = p * r + _EXP_TAYLOR[0]
+    half = np.int64(k) >> 1
+    rest = np.int64(k) - half
+    return p * _float_from_bits((half + 1023) << 52) * _float_from_bits((rest + 1023) << 52)
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -926,19 +981,29 @@ def csr_epoch(
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _scores_to_proba(z, n_outputs):
-    """Replace the logits of one row in ``z`` by the probabilities of every class.
+def _softmax_in_place(z):
+    """Replace the logits of one row of a multinomial model by its class probabilities."""
+    _, others = _shifted_exp(z)
+    for k in range(z.shape[0]):
+        z[k] /= 1.0 + others
 
-    A binary model (``n_outputs == 1``) has its one logit in ``z[0]`` and two columns.
+
+@njit(inline="always", nogil=True, cache=True)
+def _sigmoid_columns(out):
+    """Replace the logits in ``out[:, 0]`` by ``1 - sigmoid``, with ``sigmoid`` in ``out[:, 1]``.
+
+    One loop of plain arithmetic over a flat view of the rows, which the compiler vectorizes
+    (not over ``out[i, 0]``: two-index access kept the loop scalar). Neither column is 1
+    minus the other, so a probability near 0 keeps all its digits in either column.
     """
-    if n_outputs == 1:
-        p, _ = _sigmoid(float(z[0]))
-        z[0] = 1.0 - p
-        z[1] = p
-    else:
-        _, others = _shifted_exp(z)
-        for k in range(z.shape[0]):
-            z[k] /= 1.0 + others
+    flat = out.reshape(out.size)
+    for i in range(out.shape[0]):
+        z = float(flat[2 * i])
+        e = _exp_nonpositive(-abs(z))
+        positive = z >= 0.0
+        share = 1.0 / (1.0 + e)
+        flat[2 * i] = (e if positive else 1.0) * share
+        flat[2 * i + 1] = (1.0 if positive else e) * share
 
 
 @njit(inline="always", nogil=True, cache=True)
@@ -948,37 +1013,45 @@ def _dense_scores(X, coef, intercept, proba, out):
     Rows go in pairs, the two dot products sharing the loads of ``coef``: one row at a
     time, the end of every dot product (a horizontal sum) left the loads of X waiting,
     and two threads scored D1's test rows in 1.6-1.8x the time of numpy's ``X @ coef.T``.
+    A block of rows, still in cache, then has its logits of a binary model turned into
+    probabilities in one vectorized loop.
     """
     n_rows = X.shape[0]
     n_outputs, n_features = coef.shape
     n_bad = 0
-    for pair in prange((n_rows + 1) // 2):
-        i = 2 * pair
-        i2 = min(i + 1, n_rows - 1)
-        two = i2 > i  # an odd last row is scored twice but counted and converted once
-        x = X[i]
-        x2 = X[i2]
-        z = out[i]
-        z2 = out[i2]
-        for k in range(n_outputs):
-            c = coef[k]
-            acc = 0.0
-            acc2 = 0.0
-            for j in range(n_features):
-                acc += x[j] * c[j]
-                acc2 += x2[j] * c[j]
-            z[k] = acc + intercept[k]
-            z2[k] = acc2 + intercept[k]
-        for k in range(n_outputs):
-            n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
-        if proba:
-            _scores_to_proba(z, n_outputs)
-            if two:
-                _scores_to_proba(z2, n_outputs)
+    for block in prange((n_rows + SCORE_BLOCK - 1) // SCORE_BLOCK):
+        first = block * SCORE_BLOCK
+        stop = min(first + SCORE_BLOCK, n_rows)
+        for i in range(first, stop, 2):
+            i2 = min(i + 1, stop - 1)
+            two = i2 > i  # an odd last row is scored twice but counted and converted once
+            x = X[i]
+            x2 = X[i2]
+            z = out[i]
+            z2 = out[i2]
+            for k in range(n_outputs):
+                c = coef[k]
+                acc = 0.0
+                acc2 = 0.0
+                for j in range(n_features):
+                    acc += x[j] * c[j]
+                    acc2 += x2[j] * c[j]
+                z[k] = acc + intercept[k]
+                z2[k] = acc2 + intercept[k]
+            for k in range(n_outputs):
+                n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
+            if proba and n_outputs > 1:
+                _softmax_in_place(z)
+                if two:
+                    _softmax_in_place(z2)
+        if proba and n_outputs == 1:
+            _sigmoid_columns(out[first:stop])
     return n_bad
 
 
-@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+# error_model="numpy": no division here can be by zero, and numba's default checks every
+# division for it, which keeps the loop of _sigmoid_columns scalar.
+@njit(cache=True, nogil=True, fastmath=_REASSOCIATE, error_model="numpy")
 def dense_scores(X, coef, intercept, proba, out):
     """Logits or class probabilities of the rows of a dense matrix, in one pass over X.
 
@@ -1004,7 +1077,7 @@ def dense_scores(X, coef, intercept, proba, out):
     return _dense_scores(X, coef, intercept, proba, out)
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOCIATE)
+@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOCIATE, error_model="numpy")
 def dense_scores_parallel(X, coef, intercept, proba, out):
     """:func:`dense_scores` with rows split among numba's threads (same results)."""
     return _dense_scores(X, coef, intercept, proba, out)

@@ -74,6 +74,30 @@ def test_probabilities_stay_finite_for_huge_logits():
     np.testing.assert_array_equal(out, [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
 
 
+@pytest.mark.skipif(
+    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps,
+    reason="needs a long double wider than float64 for the reference",
+)
+@pytest.mark.parametrize("parallel", [False, True])
+def test_binary_probabilities_are_within_a_few_ulps(rng, parallel):
+    # the kernel's own exp must be as accurate as libm's over every logit whose
+    # probability is a normal float64, and keep both columns exact near 0
+    z = np.concatenate([np.linspace(-745.0, 745.0, 200_001), rng.normal(size=20_000) * 10])
+    X = z[:, None].copy()
+    out = np.empty((z.shape[0], 2))
+    score = kernels.dense_scores_parallel if parallel else kernels.dense_scores
+    assert score(X, np.ones((1, 1)), np.zeros(1), True, out) == 0
+    wide = z.astype(np.longdouble)
+    for column, reference in ((1, 1 / (1 + np.exp(-wide))), (0, 1 / (1 + np.exp(wide)))):
+        nearest = reference.astype(np.float64)
+        normal = nearest >= np.finfo(np.float64).tiny
+        error = np.abs(out[normal, column] - reference[normal]) / np.spacing(nearest[normal])
+        assert error.max() <= 3.0
+        # subnormal probabilities keep their magnitude; beyond exp's range they are 0
+        tiny = ~normal
+        np.testing.assert_allclose(out[tiny, column], nearest[tiny], rtol=1e-3, atol=1e-322)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_every_input_layout_predicts_the_same(n_classes):
     X, y = make_classification(
