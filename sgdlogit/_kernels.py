@@ -215,6 +215,8 @@ def _sigmoid(z):
     """``(sigmoid(z), exp(-|z|))`` from one exp, overflow-free for any finite ``z``.
 
     A select, not a branch: the sign of a logit is a coin flip the CPU cannot predict.
+    libm's exp, not :func:`_exp_nonpositive`: for one value at a time the call is cheaper
+    (binary epochs on D1 were 3-5% slower with the polynomial).
     """
     e = np.exp(-abs(z))
     return (1.0 if z >= 0.0 else e) / (1.0 + e), e
@@ -226,7 +228,8 @@ def _exp_nonpositive(x):
 
     A loop of ``np.exp`` calls stays scalar (libm is a call; numba's llvmlite has no vector
     math library), this one vectorizes: with it, two threads turn D1's 200,000 test logits
-    into probabilities in 0.35 ms instead of 1.1 ms. ``x = k ln 2 + r``, ``|r| <= ln(2) / 2``
+    into probabilities in 0.35 ms instead of 1.1 ms, and a softmax epoch over D2's 10
+    classes is 10-17% faster. ``x = k ln 2 + r``, ``|r| <= ln(2) / 2``
     (ln 2 split in two so that ``k ln 2`` is exact), ``exp(r)`` by its Taylor polynomial of
     degree 13 (remainder below 5e-18), times ``2^k`` built from its bits in two halves so
     that results down to the subnormals come out right.
@@ -269,7 +272,8 @@ def _shifted_exp(z):
     zmax = float(z[top])
     others = 0.0
     for k in range(z.shape[0]):
-        e = np.exp(z[k] - zmax)
+        # vectorizes over the classes; exp(0) written as 1 for an infinite top logit
+        e = 1.0 if k == top else _exp_nonpositive(z[k] - zmax)
         z[k] = e
         others += 0.0 if k == top else e
     return zmax, others

@@ -72,6 +72,11 @@ def test_probabilities_stay_finite_for_huge_logits():
     out = np.empty((3, 2))
     assert kernels.dense_scores(X, coef, intercept, True, out) == 2  # two infinite logits
     np.testing.assert_array_equal(out, [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    # softmax: an infinite logit takes all the probability (inf - inf is not a NaN here)
+    coef, intercept = np.array([[1e10], [0.0], [-1e10]]), np.zeros(3)
+    out = np.empty((3, 3))
+    assert kernels.dense_scores(X, coef, intercept, True, out) == 4
+    np.testing.assert_array_equal(out, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1 / 3] * 3])
 
 
 @pytest.mark.skipif(
