@@ -231,8 +231,11 @@ def as_container(X, container, rng, memmap_dir):
         if rng.random() < 0.3:
             dtypes = ["float32"] * X.shape[1]
         columns = {f"x{j}": _column(X[:, j], t) for j, t in enumerate(dtypes)}
-        all_float32 = all(t == "float32" for t in dtypes)
-        return pd.DataFrame(columns), np.float32 if all_float32 else np.float64
+        # scikit-learn converts a frame of numpy dtypes by numpy's promotion, which keeps
+        # float32 beside small-integer and bool columns; a nullable column gives float64
+        numpy_only = all(t in ("float32", "float64", "int8", "uint16", "bool") for t in dtypes)
+        promoted = np.result_type(*dtypes) if numpy_only else np.float64
+        return pd.DataFrame(columns), np.float32 if promoted == np.float32 else np.float64
     if container == "csr-noncanonical":
         A = sp.coo_matrix(X)
         keys = rng.permutation(A.nnz)
