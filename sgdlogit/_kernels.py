@@ -1017,8 +1017,8 @@ def _dense_scores(X, coef, intercept, proba, out):
     Rows go in pairs, the two dot products sharing the loads of ``coef``: one row at a
     time, the end of every dot product (a horizontal sum) left the loads of X waiting,
     and two threads scored D1's test rows in 1.6-1.8x the time of numpy's ``X @ coef.T``.
-    A block of rows, still in cache, then has its logits of a binary model turned into
-    probabilities in one vectorized loop.
+    A block of rows, still in cache, then has its logits turned into probabilities: those
+    of a binary model in one vectorized loop.
     """
     n_rows = X.shape[0]
     n_outputs, n_features = coef.shape
@@ -1028,7 +1028,7 @@ def _dense_scores(X, coef, intercept, proba, out):
         stop = min(first + SCORE_BLOCK, n_rows)
         for i in range(first, stop, 2):
             i2 = min(i + 1, stop - 1)
-            two = i2 > i  # an odd last row is scored twice but counted and converted once
+            two = i2 > i  # an odd last row is scored twice but counted once
             x = X[i]
             x2 = X[i2]
             z = out[i]
@@ -1044,12 +1044,11 @@ def _dense_scores(X, coef, intercept, proba, out):
                 z2[k] = acc2 + intercept[k]
             for k in range(n_outputs):
                 n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
-            if proba and n_outputs > 1:
-                _softmax_in_place(z)
-                if two:
-                    _softmax_in_place(z2)
         if proba and n_outputs == 1:
             _sigmoid_columns(out[first:stop])
+        elif proba:
+            for i in range(first, stop):
+                _softmax_in_place(out[i])
     return n_bad
 
 
