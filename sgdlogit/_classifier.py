@@ -103,6 +103,17 @@ def _rows_of(values, rows):
     return values if rows.shape[0] == values.shape[0] else values[rows]
 
 
+def _positive_sum(weights):
+    """The sum of the training weights ``weights`` (float64); an error if it is zero."""
+    total = float(np.sum(weights, dtype=np.float64))
+    if total <= 0:
+        raise ValueError(
+            "The sample weights (times the class weights) of the training samples "
+            "sum to zero; at least one must be positive."
+        )
+    return total
+
+
 def _encode_labels(y):
     """Sorted classes of ``y`` and the class index of every label (int32, as the kernels take).
 
@@ -453,7 +464,7 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
 
         # Mean-one weights keep alpha and the step sizes independent of the weights' scale.
         self._weight_factor = self._weight_scale(sample_weight, train_rows)
-        sample_weight = sample_weight / self._weight_factor[0] * self._weight_factor[1]
+        sample_weight = self._scaled_weights(sample_weight)
 
         init = self._initial_weights(coef_init, intercept_init, classes, X.shape[1])
         self.classes_ = classes
@@ -530,7 +541,15 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             # One factor for every later chunk (as after fit): weights keep their ratios
             # across calls, and the first chunk's mean weight is one.
             self._weight_factor = self._weight_scale(sample_weight, rows)
-        sample_weight = sample_weight / self._weight_factor[0] * self._weight_factor[1]
+        sample_weight = self._scaled_weights(sample_weight)
+        if not np.all(np.isfinite(sample_weight)):
+            raise ValueError(
+                "The sample weights (times the class weights) of this chunk are too large "
+                "relative to those of the first partial_fit call: scaled like them, they "
+                f"overflow {X.dtype} (the first call's largest weight was "
+                f"{self._weight_factor[0]:.3g}). "
+                "Give every chunk weights of a similar scale."
+            )
         self._weight_sum(sample_weight, rows)
         if getattr(self, "_state", None) is None:
             init = None
@@ -682,20 +701,26 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
 
         Dividing by the largest weight first keeps sums of huge or subnormal weights exact.
         """
-        peak = float(np.max(_rows_of(sample_weight, rows), initial=0.0))
+        weights = _rows_of(sample_weight, rows)  # only these rows: others may be far larger
+        peak = float(np.max(weights, initial=0.0))
         if not peak > 0:
-            cls._weight_sum(sample_weight * 0.0, rows)  # raises the zero-sum error
-        return peak, rows.shape[0] / cls._weight_sum(sample_weight / peak, rows)
+            _positive_sum(weights * 0.0)  # raises the zero-sum error
+        return peak, rows.shape[0] / _positive_sum(weights / peak)
+
+    def _scaled_weights(self, sample_weight):
+        """``sample_weight`` scaled by ``_weight_factor`` (see :meth:`_weight_scale`).
+
+        A weight above the peak of the rows that set the factor may overflow to inf (held-out
+        validation rows, which training never reads; later ``partial_fit`` chunks, which
+        check): no warning.
+        """
+        peak, factor = self._weight_factor
+        with np.errstate(over="ignore"):
+            return sample_weight / peak * factor
 
     @staticmethod
     def _weight_sum(sample_weight, rows):
-        total = float(np.sum(_rows_of(sample_weight, rows), dtype=np.float64))
-        if total <= 0:
-            raise ValueError(
-                "The sample weights (times the class weights) of the training samples "
-                "sum to zero; at least one must be positive."
-            )
-        return total
+        return _positive_sum(_rows_of(sample_weight, rows))
 
     def _validation_data(self, X_val, y_val, sample_weight_val, classes):
         X_val, y_val = validate_data(self, X_val, y_val, **self._data_checks(), reset=False)

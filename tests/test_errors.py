@@ -175,6 +175,46 @@ def test_partial_fit_chunk_with_nan_leaves_the_model_usable(data):
     assert clf.score(X, y) > 0.7
 
 
+def test_held_out_weight_above_the_training_peak_is_quiet(data):
+    # early stopping holds rows out before the weights are scaled by the training rows'
+    # largest weight; a held-out weight far above it must not overflow with a warning
+    X, y = data
+    X = X.astype(np.float32)
+    weights = np.full(N_SAMPLES, 1e-30)
+    weights[7] = 1e30
+    held_out = 0
+    for seed in range(20):
+        clf = SGDLogitClassifier(early_stopping=True, random_state=seed)
+        # the split fit makes: the first draw of its random state
+        _, val_rows = clf._validation_split(y, weights, np.random.RandomState(seed))
+        held_out += 7 in val_rows
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            clf.fit(X, y, sample_weight=weights)
+        assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(clf.intercept_))
+    assert held_out > 0  # the case this test is about did occur
+
+
+@pytest.mark.parametrize(
+    "dtype, tiny, huge", [(np.float32, 1e-30, 1e30), (np.float64, 1e-300, 1e300)]
+)
+def test_partial_fit_weights_beyond_the_first_calls_scale(data, dtype, tiny, huge):
+    # later chunks are scaled by the first chunk's largest weight; a ratio beyond the
+    # dtype's range is a clear error, not an overflow warning and a divergence
+    X, y = data
+    X = X.astype(dtype)
+    clf = SGDLogitClassifier(random_state=0)
+    clf.partial_fit(X, y, classes=[0, 1], sample_weight=np.full(N_SAMPLES, tiny))
+    coef = clf.coef_.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="too large relative to those of the first"):
+            clf.partial_fit(X, y, sample_weight=np.full(N_SAMPLES, huge))
+    np.testing.assert_array_equal(clf.coef_, coef)  # the rejected chunk changed nothing
+    clf.partial_fit(X, y, sample_weight=np.full(N_SAMPLES, tiny))
+    assert clf.score(X, y) > 0.7
+
+
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 @pytest.mark.parametrize(
     "bad, literal",

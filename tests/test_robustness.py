@@ -64,6 +64,7 @@ VALIDATION_ERRORS = re.compile(
     r"|alpha must be > 0 since learning_rate is 'optimal'"
     r"|requires alpha > 0"
     r"|32-bit integer indices"
+    r"|too large relative to those of the first partial_fit call"
     r"|too large or too small"  # only accepted for extreme feature scales, see below
 )
 
