@@ -1010,6 +1010,18 @@ def _sigmoid_columns(out):
         flat[2 * i + 1] = (1.0 if positive else e) * share
 
 
+# Compiled once and called per block (not inlined): the serial and the threaded kernel
+# share it, which saves the first predict_proba a second compilation of the exp.
+@njit(nogil=True, cache=True, error_model="numpy")
+def _block_probabilities(out):
+    """Replace the logits in the rows ``out`` by class probabilities (2 columns: binary)."""
+    if out.shape[1] == 2:
+        _sigmoid_columns(out)
+    else:
+        for i in range(out.shape[0]):
+            _softmax_in_place(out[i])
+
+
 @njit(inline="always", nogil=True, cache=True)
 def _dense_scores(X, coef, intercept, proba, out):
     """Body of :func:`dense_scores` and :func:`dense_scores_parallel` (see there).
@@ -1044,11 +1056,8 @@ def _dense_scores(X, coef, intercept, proba, out):
                 z2[k] = acc2 + intercept[k]
             for k in range(n_outputs):
                 n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
-        if proba and n_outputs == 1:
-            _sigmoid_columns(out[first:stop])
-        elif proba:
-            for i in range(first, stop):
-                _softmax_in_place(out[i])
+        if proba:
+            _block_probabilities(out[first:stop])
     return n_bad
 
 
