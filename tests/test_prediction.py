@@ -103,6 +103,31 @@ def test_binary_probabilities_are_within_a_few_ulps(rng, parallel):
         np.testing.assert_allclose(out[tiny, column], nearest[tiny], rtol=1e-3, atol=1e-322)
 
 
+@pytest.mark.skipif(
+    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps,
+    reason="needs a long double wider than float64 for the reference",
+)
+@pytest.mark.parametrize("scale", [1.0, 20.0])
+def test_softmax_probabilities_are_as_accurate_as_scipy(rng, scale):
+    # exp(z - max z) has the conditioning of its argument: compare with scipy's softmax,
+    # both against the probabilities of the same logits in long double
+    logits = rng.normal(size=(50_000, 7)) * scale
+    out = np.empty_like(logits)
+    assert kernels.dense_scores(logits.copy(), np.eye(7), np.zeros(7), True, out) == 0
+    wide = logits.astype(np.longdouble)
+    wide = np.exp(wide - wide.max(axis=1, keepdims=True))
+    exact = wide / wide.sum(axis=1, keepdims=True)
+    nearest = exact.astype(np.float64)
+    normal = nearest >= np.finfo(np.float64).tiny
+
+    def ulps(p):
+        return np.abs(p[normal] - exact[normal]) / np.spacing(nearest[normal])
+
+    ours, theirs = ulps(out), ulps(softmax(logits, axis=1))
+    assert ours.max() <= theirs.max() + 2.0
+    assert ours.mean() <= 1.1 * theirs.mean()
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_every_input_layout_predicts_the_same(n_classes):
     X, y = make_classification(
