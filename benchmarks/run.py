@@ -425,12 +425,17 @@ def startup_costs():
 
 
 def predict_speed(quick, reps):
+    """predict_proba against numpy's ``X @ coef_.T``: binary (D1) and 10 classes (D2)."""
+    return {name: predict_speed_on(name, quick, reps) for name in ("D1", "D2")}
+
+
+def predict_speed_on(name, quick, reps):
     """predict_proba on one thread (the default) and on two, against numpy's ``X @ coef_.T``.
 
     numpy's product runs on every core BLAS has (two here); ``n_jobs=2`` gives
     predict_proba as many threads.
     """
-    data = datasets.load("D1", quick)
+    data = datasets.load(name, quick)
     X = data["X_test"]
     models = {}
     for n_jobs in (None, 2):
@@ -455,7 +460,7 @@ def predict_speed(quick, reps):
     result["ratio"] = result["predict_proba"] / result["X @ coef_.T"]
     result["ratio_2_threads"] = result["predict_proba n_jobs=2"] / result["X @ coef_.T"]
     print(
-        f"  predict_proba / (X @ coef_.T) = {result['ratio']:.2f} (1 thread), "
+        f"  {name}: predict_proba / (X @ coef_.T) = {result['ratio']:.2f} (1 thread), "
         f"{result['ratio_2_threads']:.2f} (n_jobs=2)",
         flush=True,
     )
@@ -573,16 +578,16 @@ def markdown(report):
             "",
         ]
     if report.get("predict"):
-        p = report["predict"]
-        lines += [
-            "## predict_proba",
-            "",
-            f"- D1 test set: X @ coef_.T (BLAS, 2 threads) {p['X @ coef_.T'] * 1e3:.1f} ms; "
-            f"predict_proba {p['predict_proba'] * 1e3:.1f} ms on 1 thread (ratio "
-            f"{p['ratio']:.2f}), {p['predict_proba n_jobs=2'] * 1e3:.1f} ms with n_jobs=2 "
-            f"(ratio {p['ratio_2_threads']:.2f})",
-            "",
-        ]
+        lines += ["## predict_proba", ""]
+        for name, p in report["predict"].items():
+            lines.append(
+                f"- {name} test set: X @ coef_.T (BLAS, 2 threads) "
+                f"{p['X @ coef_.T'] * 1e3:.1f} ms; predict_proba "
+                f"{p['predict_proba'] * 1e3:.1f} ms on 1 thread (ratio {p['ratio']:.2f}), "
+                f"{p['predict_proba n_jobs=2'] * 1e3:.1f} ms with n_jobs=2 "
+                f"(ratio {p['ratio_2_threads']:.2f})"
+            )
+        lines.append("")
     if report.get("grid"):
         g = report["grid"]
         lines += [
