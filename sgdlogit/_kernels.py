@@ -76,7 +76,7 @@ CACHE_LINE = 64
 LOG2_E = 1.4426950408889634
 LN2_HIGH = 6.93147180369123816490e-01
 LN2_LOW = 1.90821492927058770002e-10
-_EXP_TAYLOR = tuple(1.0 / math.factorial(n) for n in range(14))
+_EXP_TAYLOR = np.array([1.0 / math.factorial(n) for n in range(14)])
 EXP_UNDERFLOW = -746.0
 # Dot products and axpys vectorize only if sums may be reordered; no other fast-math flag
 # (they would let the compiler assume finite values and break the divergence checks).
@@ -237,21 +237,9 @@ def _exp_nonpositive(x):
     x = x if x > EXP_UNDERFLOW else EXP_UNDERFLOW
     k = np.floor(x * LOG2_E + 0.5)
     r = (x - k * LN2_HIGH) - k * LN2_LOW
-    # Horner's rule written out: a loop over the tuple would not vectorize
     p = _EXP_TAYLOR[13]
-    p = p * r + _EXP_TAYLOR[12]
-    p = p * r + _EXP_TAYLOR[11]
-    p = p * r + _EXP_TAYLOR[10]
-    p = p * r + _EXP_TAYLOR[9]
-    p = p * r + _EXP_TAYLOR[8]
-    p = p * r + _EXP_TAYLOR[7]
-    p = p * r + _EXP_TAYLOR[6]
-    p = p * r + _EXP_TAYLOR[5]
-    p = p * r + _EXP_TAYLOR[4]
-    p = p * r + _EXP_TAYLOR[3]
-    p = p * r + _EXP_TAYLOR[2]
-    p = p * r + _EXP_TAYLOR[1]
-    p = p * r + _EXP_TAYLOR[0]
+    for n in range(12, -1, -1):  # an array, not a tuple: its items need no range check
+        p = p * r + _EXP_TAYLOR[n]
     half = np.int64(k) >> 1
     rest = np.int64(k) - half
     return p * _float_from_bits((half + 1023) << 52) * _float_from_bits((rest + 1023) << 52)
@@ -272,8 +260,7 @@ def _shifted_exp(z):
     zmax = float(z[top])
     others = 0.0
     for k in range(z.shape[0]):
-        # vectorizes over the classes; exp(0) written as 1 for an infinite top logit
-        e = 1.0 if k == top else _exp_nonpositive(z[k] - zmax)
+        e = _exp_nonpositive(z[k] - zmax)  # vectorizes over the classes
         z[k] = e
         others += 0.0 if k == top else e
     return zmax, others
