@@ -9,6 +9,12 @@ from sklearn.datasets import make_classification
 from sgdlogit import SGDLogitClassifier, _prediction
 from sgdlogit import _kernels as kernels
 
+# the accuracy tests compare with probabilities computed in long double
+needs_wide_long_double = pytest.mark.skipif(
+    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps,
+    reason="needs a long double wider than float64 for the reference",
+)
+
 
 def random_model(rng, n_outputs, n_features, dtype):
     coef = rng.normal(size=(n_outputs, n_features)).astype(dtype)
@@ -79,10 +85,7 @@ def test_probabilities_stay_finite_for_huge_logits():
     np.testing.assert_array_equal(out, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1 / 3] * 3])
 
 
-@pytest.mark.skipif(
-    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps,
-    reason="needs a long double wider than float64 for the reference",
-)
+@needs_wide_long_double
 @pytest.mark.parametrize("parallel", [False, True])
 def test_binary_probabilities_are_within_a_few_ulps(rng, parallel):
     # the kernel's own exp must be as accurate as libm's over every logit whose
@@ -103,10 +106,7 @@ def test_binary_probabilities_are_within_a_few_ulps(rng, parallel):
         np.testing.assert_allclose(out[tiny, column], nearest[tiny], rtol=1e-3, atol=1e-322)
 
 
-@pytest.mark.skipif(
-    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps,
-    reason="needs a long double wider than float64 for the reference",
-)
+@needs_wide_long_double
 @pytest.mark.parametrize("scale", [1.0, 20.0])
 def test_softmax_probabilities_are_as_accurate_as_scipy(rng, scale):
     # exp(z - max z) has the conditioning of its argument: compare with scipy's softmax,
