@@ -975,25 +975,31 @@ def csr_epoch(
 def _softmax_rows(out):
     """Replace the logits in each row of ``out`` by the class probabilities.
 
-    Three short loops per row that the compiler vectorizes (the largest logit, the exps
-    and their sum, the normalization), not the argmax and the sum over the other classes
-    that the training loss needs (:func:`_shifted_exp`): a probability has no use for the
-    digits of that sum below one ulp of 1, and the serial kernel converts D2-like rows
-    (10 classes) in 31 instead of 44 ns each. A largest logit of +inf takes all the
-    probability.
+    Three passes over the block: every row is shifted by its largest logit, one flat loop
+    takes the exps of the whole block, every row is divided by its sum. The flat loop
+    vectorizes without remainders, where a loop over the few classes of one row ran
+    mostly in its scalar tail (D2-like rows with 10 classes: 18 instead of 29 ns each).
+    The sum over the other classes that the training loss needs (:func:`_shifted_exp`) is
+    of no use here. A largest logit of +inf takes all the probability.
     """
-    for i in range(out.shape[0]):
+    n_rows, n_classes = out.shape
+    for i in range(n_rows):
         z = out[i]
         zmax = -np.inf
-        for k in range(z.shape[0]):
+        for k in range(n_classes):
             zmax = z[k] if z[k] > zmax else zmax
+        for k in range(n_classes):
+            z[k] = 0.0 if z[k] == zmax else z[k] - zmax
+    flat = out.reshape(out.size)
+    for t in range(flat.shape[0]):
+        flat[t] = _exp_nonpositive(flat[t])
+    for i in range(n_rows):
+        z = out[i]
         total = 0.0
-        for k in range(z.shape[0]):
-            e = 1.0 if z[k] == zmax else _exp_nonpositive(z[k] - zmax)
-            z[k] = e
-            total += e
+        for k in range(n_classes):
+            total += z[k]
         share = 1.0 / total
-        for k in range(z.shape[0]):
+        for k in range(n_classes):
             z[k] *= share
 
 
@@ -1017,7 +1023,9 @@ def _sigmoid_columns(out):
 
 # Compiled once and called per block (not inlined): the serial and the threaded kernel
 # share it, which saves the first predict_proba a second compilation of the exp.
-@njit(nogil=True, cache=True, error_model="numpy")
+# "contract" lets the exp's polynomial use fused multiply-adds: 1.25 instead of 1.8 ns a
+# value, and closer to the exact exp.
+@njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
 def _block_probabilities(out):
     """Replace the logits in the rows ``out`` by class probabilities (2 columns: binary)."""
     if out.shape[1] == 2:
@@ -1027,39 +1035,89 @@ def _block_probabilities(out):
 
 
 @njit(inline="always", nogil=True, cache=True)
-def _dense_scores(X, coef, intercept, proba, out):
-    """Body of :func:`dense_scores` and :func:`dense_scores_parallel` (see there).
+def _score_tile(x, x2, coef, intercept, k, z, z2):
+    """Write the logits of classes ``k .. k + 3`` of the rows ``x``, ``x2`` to ``z``, ``z2``.
+
+    Eight dot products in one loop: each load of X serves four classes and each load of
+    ``coef`` two rows (10 classes of 50 features: 35 instead of 49 ns a row, one thread).
+    """
+    c0 = coef[k]
+    c1 = coef[k + 1]
+    c2 = coef[k + 2]
+    c3 = coef[k + 3]
+    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
+    for j in range(x.shape[0]):
+        u = x[j]
+        v = x2[j]
+        a0 += u * c0[j]
+        a1 += u * c1[j]
+        a2 += u * c2[j]
+        a3 += u * c3[j]
+        b0 += v * c0[j]
+        b1 += v * c1[j]
+        b2 += v * c2[j]
+        b3 += v * c3[j]
+    z[k] = a0 + intercept[k]
+    z[k + 1] = a1 + intercept[k + 1]
+    z[k + 2] = a2 + intercept[k + 2]
+    z[k + 3] = a3 + intercept[k + 3]
+    z2[k] = b0 + intercept[k]
+    z2[k + 1] = b1 + intercept[k + 1]
+    z2[k + 2] = b2 + intercept[k + 2]
+    z2[k + 3] = b3 + intercept[k + 3]
+
+
+# Compiled once and called per block, like _block_probabilities: inlined, the serial and
+# the threaded kernel each compiled it, and the first threaded predict took 1.8 s, not 1.3.
+@njit(nogil=True, cache=True, fastmath=_REASSOCIATE)
+def _score_block(X, coef, intercept, out):
+    """Write the logits of the rows ``X`` to ``out``; return how many are not finite.
 
     Rows go in pairs, the two dot products sharing the loads of ``coef``: one row at a
     time, the end of every dot product (a horizontal sum) left the loads of X waiting,
     and two threads scored D1's test rows in 1.6-1.8x the time of numpy's ``X @ coef.T``.
-    A block of rows, still in cache, then has its logits turned into probabilities: those
-    of a binary model in one vectorized loop.
+    Classes go by four (:func:`_score_tile`), the rest one at a time.
     """
     n_rows = X.shape[0]
     n_outputs, n_features = coef.shape
+    n_tiled = n_outputs - n_outputs % 4
+    n_bad = 0
+    for i in range(0, n_rows, 2):
+        i2 = min(i + 1, n_rows - 1)
+        two = i2 > i  # an odd last row is scored twice but counted once
+        x = X[i]
+        x2 = X[i2]
+        z = out[i]
+        z2 = out[i2]
+        for k in range(0, n_tiled, 4):
+            _score_tile(x, x2, coef, intercept, k, z, z2)
+        for k in range(n_tiled, n_outputs):
+            c = coef[k]
+            acc = 0.0
+            acc2 = 0.0
+            for j in range(n_features):
+                acc += x[j] * c[j]
+                acc2 += x2[j] * c[j]
+            z[k] = acc + intercept[k]
+            z2[k] = acc2 + intercept[k]
+        for k in range(n_outputs):
+            n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
+    return n_bad
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _dense_scores(X, coef, intercept, proba, out):
+    """Body of :func:`dense_scores` and :func:`dense_scores_parallel` (see there).
+
+    A block of rows has its logits written (:func:`_score_block`) and then, still in
+    cache, turned into probabilities (:func:`_block_probabilities`).
+    """
+    n_rows = X.shape[0]
     n_bad = 0
     for block in prange((n_rows + SCORE_BLOCK - 1) // SCORE_BLOCK):
         first = block * SCORE_BLOCK
         stop = min(first + SCORE_BLOCK, n_rows)
-        for i in range(first, stop, 2):
-            i2 = min(i + 1, stop - 1)
-            two = i2 > i  # an odd last row is scored twice but counted once
-            x = X[i]
-            x2 = X[i2]
-            z = out[i]
-            z2 = out[i2]
-            for k in range(n_outputs):
-                c = coef[k]
-                acc = 0.0
-                acc2 = 0.0
-                for j in range(n_features):
-                    acc += x[j] * c[j]
-                    acc2 += x2[j] * c[j]
-                z[k] = acc + intercept[k]
-                z2[k] = acc2 + intercept[k]
-            for k in range(n_outputs):
-                n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
+        n_bad += _score_block(X[first:stop], coef, intercept, out[first:stop])
         if proba:
             _block_probabilities(out[first:stop])
     return n_bad

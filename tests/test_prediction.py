@@ -32,7 +32,8 @@ def reference_scores(X, coef, intercept, proba):
     return softmax(logits, axis=1)
 
 
-@pytest.mark.parametrize("n_outputs", [1, 4])
+# classes go by four, the rest one at a time: 7 and 10 take both paths
+@pytest.mark.parametrize("n_outputs", [1, 4, 7, 10])
 @pytest.mark.parametrize("proba", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_jobs", [None, 2])
@@ -52,10 +53,10 @@ def test_scores_match_numpy(rng, n_outputs, proba, dtype, n_jobs, monkeypatch):
 
 
 def test_threaded_kernel_is_bit_identical_to_serial(rng):
-    X = rng.normal(size=(3000, 17))
-    coef, intercept = random_model(rng, 3, 17, np.float64)
+    X = rng.normal(size=(3001, 17))
+    coef, intercept = random_model(rng, 6, 17, np.float64)
     for proba in (False, True):
-        serial, threaded = np.empty((3000, 3)), np.empty((3000, 3))
+        serial, threaded = np.empty((3001, 6)), np.empty((3001, 6))
         assert kernels.dense_scores(X, coef, intercept, proba, serial) == 0
         assert kernels.dense_scores_parallel(X, coef, intercept, proba, threaded) == 0
         assert np.array_equal(serial, threaded)
@@ -64,12 +65,14 @@ def test_threaded_kernel_is_bit_identical_to_serial(rng):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("proba", [False, True])
 @pytest.mark.parametrize("n_rows", [50, 51])  # rows go in pairs; 51 leaves the last alone
-def test_non_finite_features_are_counted(rng, bad, proba, n_rows):
+@pytest.mark.parametrize("n_outputs", [1, 5])
+def test_non_finite_features_are_counted(rng, bad, proba, n_rows, n_outputs):
     X = rng.normal(size=(n_rows, 4))
     X[[3, 17, n_rows - 1], [0, 2, 3]] = bad
-    coef, intercept = random_model(rng, 1, 4, np.float64)
-    out = np.empty((n_rows, 2 if proba else 1))
-    assert kernels.dense_scores(X, coef, intercept, proba, out) == 3
+    coef, intercept = random_model(rng, n_outputs, 4, np.float64)
+    out = np.empty((n_rows, 2 if proba and n_outputs == 1 else n_outputs))
+    # every logit of a row with a non-finite feature is non-finite
+    assert kernels.dense_scores(X, coef, intercept, proba, out) == 3 * n_outputs
 
 
 def test_probabilities_stay_finite_for_huge_logits():
