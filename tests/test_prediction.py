@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from numba import njit
 from scipy.special import expit, softmax
 from sklearn.datasets import make_classification
 
@@ -86,6 +87,31 @@ def test_probabilities_stay_finite_for_huge_logits():
     out = np.empty((3, 3))
     assert kernels.dense_scores(X, coef, intercept, True, out) == 4
     np.testing.assert_array_equal(out, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1 / 3] * 3])
+
+
+@njit(fastmath={"contract"})  # as in the prediction kernels
+def exp_of_each(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = kernels._exp_nonpositive(x[i])
+    return out
+
+
+@needs_wide_long_double
+def test_kernel_exp_is_within_one_ulp_down_to_the_subnormals(rng):
+    x = np.concatenate([np.linspace(-746.0, 0.0, 400_001), -rng.exponential(5.0, 20_000)])
+    ours = exp_of_each(x)
+    nearest = np.exp(x.astype(np.longdouble)).astype(np.float64)
+    normal = nearest >= np.finfo(np.float64).tiny
+    assert np.all(np.abs(ours - nearest)[normal] <= np.spacing(nearest[normal]))
+    # below the normal range a result is one product, rounded once: within one step
+    assert np.all(np.abs(ours - nearest)[~normal] <= np.nextafter(0.0, 1.0))
+    assert (~normal).sum() > 1000 and (nearest[~normal] > 0).sum() > 1000
+
+
+def test_kernel_exp_special_values():
+    x = np.array([0.0, -0.0, -746.0, -1e300, -np.inf, np.nan])
+    np.testing.assert_array_equal(exp_of_each(x), [1.0, 1.0, 0.0, 0.0, 0.0, 0.0])
 
 
 @needs_wide_long_double
