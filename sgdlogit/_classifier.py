@@ -82,6 +82,19 @@ def _probabilities(logits):
     return softmax(logits, axis=1)
 
 
+def _passes_check_array(X):
+    """Whether ``check_array`` would return ``X`` as it is, with nothing to report.
+
+    True for a non-empty two-dimensional float32/float64 ndarray (not a subclass): for
+    it prediction only needs the feature checks of ``validate_data``, which saves the
+    35 us that ``check_array`` takes on every call (half of a one-row predict_proba).
+    """
+    return type(X) is np.ndarray and X.ndim == 2 and X.size > 0 and X.dtype in _FLOATS
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _nbytes(X):
     if sp.issparse(X):
         return X.data.nbytes + X.indices.nbytes
@@ -605,7 +618,14 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         check_is_fitted(self)
         # NaN and inf are looked for in the logits, not in X: a non-finite feature always
         # makes its logit non-finite, and one pass over X fewer makes prediction 2x faster.
-        X = validate_data(self, X, accept_sparse="csr", reset=False, ensure_all_finite=False)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            reset=False,
+            ensure_all_finite=False,
+            skip_check_array=_passes_check_array(X),
+        )
         from sgdlogit import _prediction
 
         if _prediction.kernel_applies(X):

@@ -186,3 +186,35 @@ def test_non_finite_input_raises_sklearn_error(layout, bad):
     for method in (clf.predict_proba, clf.decision_function, clf.predict):
         with pytest.raises(ValueError, match=match):
             method(layout(X_bad))
+
+
+def test_arrays_that_skip_check_array_are_those_it_returns_unchanged():
+    from sklearn.utils import check_array
+
+    from sgdlogit._classifier import _passes_check_array
+
+    base = np.arange(12.0).reshape(4, 3)
+    passing = [base, base.astype(np.float32), np.asfortranarray(base), base[:, ::2]]
+    for X in passing:
+        assert _passes_check_array(X)
+        assert check_array(X, accept_sparse="csr", ensure_all_finite=False) is X
+    subclass = base.view(type("Subclass", (np.ndarray,), {}))  # as np.memmap is
+    failing = [base.astype(int), base.ravel(), base[:0], subclass, base.tolist()]
+    assert not any(_passes_check_array(X) for X in failing)
+
+
+def test_prediction_of_plain_arrays_keeps_the_feature_checks():
+    pd = pytest.importorskip("pandas")
+    X, y = make_classification(n_samples=100, n_features=4, random_state=0)
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    clf = SGDLogitClassifier(random_state=0).fit(frame, y)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        clf.predict_proba(X)
+    clf.fit(X, y)
+    for wrong in (X[:, :3], X[:, :3].astype(np.float32)):
+        with pytest.raises(ValueError, match="X has 3 features, but SGDLogitClassifier"):
+            clf.predict_proba(wrong)
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.predict_proba(X[:0])
+    with pytest.raises(ValueError, match="Expected 2D array"):
+        clf.predict_proba(X[0])
