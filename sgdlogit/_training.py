@@ -212,7 +212,7 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
 
     X = _read_only(np.ascontiguousarray(X))
     buffers = (
-        np.empty((n_chunks, n_outputs + _PAD), dtype=dtype),
+        np.empty((n_chunks, 2 * n_outputs + _PAD), dtype=dtype),
         np.empty((n_chunks, n_outputs, n_cols + _PAD), dtype=dtype),
         np.empty((n_chunks, _PAD)),
     )

@@ -230,7 +230,7 @@ def run_kernel(path, X, y, sw, order, batch_size, steps, first_averaged, model, 
         "dense-parallel": kernels.dense_epoch_parallel,
         "dense-python": kernels._dense_epoch.py_func,
     }[path]
-    logits = np.empty((n_chunks, n_outputs), dtype=dtype)
+    logits = np.empty((n_chunks, 2 * n_outputs), dtype=dtype)
     grads = np.empty((n_chunks, n_outputs, n_cols), dtype=dtype)
     return kernel(X, *head, *model, logits, grads, np.empty((n_chunks, 8)))
 

@@ -80,7 +80,7 @@ def run_one_update(
     kernel = kernels.dense_epoch_parallel if parallel else kernels.dense_epoch
     kernel = kernel if jit else kernels._dense_epoch.py_func
     grads = np.zeros((n_chunks, n_outputs, n_cols), dtype=dtype)
-    logits = np.empty((n_chunks, n_outputs), dtype=dtype)
+    logits = np.empty((n_chunks, 2 * n_outputs), dtype=dtype)
     loss = kernel(X, *head, *model, logits, grads, np.empty((n_chunks, 8)))
     return state, grads[0], loss
 
@@ -251,7 +251,7 @@ def test_threads_handing_batches_over_match_the_serial_kernel(rng, n_classes, n_
             n_outputs, n_features, X.dtype, l1=True, adaptive=False, average=True
         )
         buffers = (
-            np.empty((n_chunks, n_outputs), dtype=dtype),
+            np.empty((n_chunks, 2 * n_outputs), dtype=dtype),
             np.empty((n_chunks, n_outputs, n_features + 1), dtype=dtype),
             np.empty((n_chunks, 8)),
         )
@@ -296,3 +296,15 @@ def test_sparse_dot_matches_numpy(rng, n_nonzero):
     got = kernels._sparse_dot(w, indices, data, 2, 2 + n_nonzero)
     expected = math.fsum(w[indices[2 : 2 + n_nonzero]] * data[2 : 2 + n_nonzero])
     assert got == pytest.approx(expected, rel=1e-13, abs=1e-15)
+
+
+def test_dense_kernels_refuse_a_logits_buffer_too_narrow_for_a_pair_of_rows(rng):
+    X = rng.normal(size=(20, 3))
+    y = rng.integers(0, 3, 20).astype(np.int32)
+    state = TrainingState.zeros(3, 3, X.dtype, l1=False, adaptive=False, average=False)
+    model = (state.W, state.q, state.opt, state.avg, state.counters, hyper_for("l2", 0.01))
+    head = (X, y, np.ones(20), np.arange(20), 4, np.full(5, 0.1), 10)
+    buffers = (np.empty((1, 5)), np.empty((1, 3, 4)), np.empty((1, 8)))
+    for kernel in (kernels.dense_epoch, kernels.dense_epoch_parallel):
+        with pytest.raises(ValueError, match="2 \\* n_outputs"):
+            kernel(*head, *model, *buffers)
