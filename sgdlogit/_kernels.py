@@ -466,6 +466,28 @@ def _score_tile(x, x2, coef, scale, intercept, k, z, z2):
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _score_pair(x, x2, coef, scale, intercept, z, z2):
+    """Write the logits of every class for the rows ``x`` and ``x2`` to ``z`` and ``z2``.
+
+    Classes go by four (:func:`_score_tile`), the rest one at a time; a logit is
+    ``scale * (coef[k] @ x) + intercept[k]``.
+    """
+    n_outputs = coef.shape[0]  # z may be longer (binary probabilities: two columns)
+    n_tiled = n_outputs - n_outputs % 4
+    for k in range(0, n_tiled, 4):
+        _score_tile(x, x2, coef, scale, intercept, k, z, z2)
+    for k in range(n_tiled, n_outputs):
+        c = coef[k]
+        acc = 0.0
+        acc2 = 0.0
+        for j in range(x.shape[0]):
+            acc += x[j] * c[j]
+            acc2 += x2[j] * c[j]
+        z[k] = acc * scale + intercept[k]
+        z2[k] = acc2 * scale + intercept[k]
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _binary_rows(
     X, y, sample_weight, order, first, stop, next_first, w, scale, inv_size, total, g, z
 ):
@@ -511,12 +533,11 @@ def _multinomial_rows(
     """Add the loss gradient of rows ``order[first:stop]`` of a multinomial model to ``g``.
 
     Rows go in pairs, as in :func:`_binary_rows`: their logits come from one pass over
-    ``W`` (:func:`_score_tile`, classes by four), and ``g`` is read and written once per
-    pair (D2, 10 classes: 22 instead of 30 ms an epoch on one thread).
+    ``W`` (:func:`_score_pair`), and ``g`` is read and written once per pair (D2, 10
+    classes: 22 instead of 30 ms an epoch on one thread).
     """
     n_outputs = W.shape[0]
     n_features = W.shape[1] - 1
-    n_tiled = n_outputs - n_outputs % 4
     n_order = order.shape[0]
     intercept = W[:, n_features]
     for r in range(first, stop, 2):
@@ -532,17 +553,7 @@ def _multinomial_rows(
         i2 = i if odd else order[r + 1]
         weight2 = 0.0 if odd else sample_weight[i2]
         x2 = X[i2]
-        for k in range(0, n_tiled, 4):
-            _score_tile(x, x2, W, scale, intercept, k, z, z2)
-        for k in range(n_tiled, n_outputs):
-            c = W[k]
-            acc = 0.0
-            acc2 = 0.0
-            for j in range(n_features):
-                acc += c[j] * x[j]
-                acc2 += c[j] * x2[j]
-            z[k] = acc * scale + intercept[k]
-            z2[k] = acc2 * scale + intercept[k]
+        _score_pair(x, x2, W, scale, intercept, z, z2)
         for second in range(2):  # one copy of the softmax code: it doubled compile time
             _softmax_dloss(
                 z2 if second else z, y[i2] if second else y[i],
@@ -1131,12 +1142,11 @@ def _score_block(X, coef, intercept, out):
 
     Rows go in pairs, the two dot products sharing the loads of ``coef``: one row at a
     time, the end of every dot product (a horizontal sum) left the loads of X waiting,
-    and two threads scored D1's test rows in 1.6-1.8x the time of numpy's ``X @ coef.T``.
-    Classes go by four (:func:`_score_tile`), the rest one at a time.
+    and two threads scored D1's test rows in 1.6-1.8x the time of numpy's ``X @ coef.T``
+    (:func:`_score_pair`).
     """
     n_rows = X.shape[0]
-    n_outputs, n_features = coef.shape
-    n_tiled = n_outputs - n_outputs % 4
+    n_outputs = coef.shape[0]
     n_bad = 0
     for i in range(0, n_rows, 2):
         i2 = min(i + 1, n_rows - 1)
@@ -1145,17 +1155,7 @@ def _score_block(X, coef, intercept, out):
         x2 = X[i2]
         z = out[i]
         z2 = out[i2]
-        for k in range(0, n_tiled, 4):
-            _score_tile(x, x2, coef, 1.0, intercept, k, z, z2)
-        for k in range(n_tiled, n_outputs):
-            c = coef[k]
-            acc = 0.0
-            acc2 = 0.0
-            for j in range(n_features):
-                acc += x[j] * c[j]
-                acc2 += x2[j] * c[j]
-            z[k] = acc + intercept[k]
-            z2[k] = acc2 + intercept[k]
+        _score_pair(x, x2, coef, 1.0, intercept, z, z2)
         for k in range(n_outputs):
             n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
     return n_bad
