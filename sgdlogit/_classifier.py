@@ -82,6 +82,9 @@ def _probabilities(logits):
     return softmax(logits, axis=1)
 
 
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _passes_check_array(X):
     """Whether ``check_array`` would return ``X`` as it is, with nothing to report.
 
@@ -90,9 +93,6 @@ def _passes_check_array(X):
     35 us that ``check_array`` takes on every call (half of a one-row predict_proba).
     """
     return type(X) is np.ndarray and X.ndim == 2 and X.size > 0 and X.dtype in _FLOATS
-
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _nbytes(X):

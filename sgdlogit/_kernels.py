@@ -431,6 +431,24 @@ def _position_ahead(r, stop, next_first):
 
 
 @njit(inline="always", nogil=True, cache=True)
+def _row_pair(X, sample_weight, order, r, stop, next_first):
+    """The rows at positions ``r`` and ``r + 1`` of a chunk, and the weight of the second.
+
+    An odd row out (``r + 1 == stop``) is paired with itself at weight zero. Prefetches the
+    two rows ``PREFETCH_AHEAD`` positions on (see :func:`_position_ahead`).
+    """
+    n_order = order.shape[0]
+    for s in range(r, r + 2):
+        ahead = _position_ahead(s, stop, next_first)
+        if ahead < n_order:
+            _prefetch_span(X[order[ahead]], 0, X.shape[1])
+    i = order[r]
+    odd = r + 1 == stop
+    i2 = i if odd else order[r + 1]
+    return i, i2, 0.0 if odd else sample_weight[i2]
+
+
+@njit(inline="always", nogil=True, cache=True)
 def _score_tile(x, x2, coef, scale, intercept, k, z, z2):
     """Write the logits of classes ``k .. k + 3`` of the rows ``x``, ``x2`` to ``z``, ``z2``.
 
@@ -498,19 +516,9 @@ def _binary_rows(
     keep the CPU busy, and ``g`` is read and written once per pair.
     """
     n_features = w.shape[0] - 1
-    n_order = order.shape[0]
     for r in range(first, stop, 2):
-        ahead = _position_ahead(r, stop, next_first)
-        if ahead < n_order:
-            _prefetch_span(X[order[ahead]], 0, n_features)
-        ahead = _position_ahead(r + 1, stop, next_first)
-        if ahead < n_order:
-            _prefetch_span(X[order[ahead]], 0, n_features)
-        i = order[r]
+        i, i2, weight2 = _row_pair(X, sample_weight, order, r, stop, next_first)
         x = X[i]
-        odd = r + 1 == stop  # an odd row out is paired with itself at weight zero
-        i2 = i if odd else order[r + 1]
-        weight2 = 0.0 if odd else sample_weight[i2]
         x2 = X[i2]
         acc = _zero_like(x)
         acc2 = _zero_like(x)
@@ -538,20 +546,10 @@ def _multinomial_rows(
     """
     n_outputs = W.shape[0]
     n_features = W.shape[1] - 1
-    n_order = order.shape[0]
     intercept = W[:, n_features]
     for r in range(first, stop, 2):
-        ahead = _position_ahead(r, stop, next_first)
-        if ahead < n_order:
-            _prefetch_span(X[order[ahead]], 0, n_features)
-        ahead = _position_ahead(r + 1, stop, next_first)
-        if ahead < n_order:
-            _prefetch_span(X[order[ahead]], 0, n_features)
-        i = order[r]
+        i, i2, weight2 = _row_pair(X, sample_weight, order, r, stop, next_first)
         x = X[i]
-        odd = r + 1 == stop  # an odd row out is paired with itself at weight zero
-        i2 = i if odd else order[r + 1]
-        weight2 = 0.0 if odd else sample_weight[i2]
         x2 = X[i2]
         _score_pair(x, x2, W, scale, intercept, z, z2)
         for second in range(2):  # one copy of the softmax code: it doubled compile time
