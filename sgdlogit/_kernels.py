@@ -580,9 +580,9 @@ def _chunk_gradient(
     size = min(batch_size, n_rows - start)
     inv_size = 1.0 / size
     g_t = grads[t]
-    z = logits[t, :n_outputs]  # rows padded to a cache line: no false sharing
+    z = logits[t, :n_outputs]
     z2 = logits[t, n_outputs : 2 * n_outputs]
-    g_t[:] = 0.0
+    g_t[:n_outputs] = 0.0  # rows past them only pad the buffer
     first = start + t * size // n_chunks
     stop = start + (t + 1) * size // n_chunks
     next_size = min(batch_size, max(n_rows - start - size, 0))
@@ -842,15 +842,17 @@ def dense_epoch(
     hyper : ndarray of shape (N_HYPER,), float64
         Scalar hyper-parameters, see the index constants of this module.
     logits : ndarray of shape (n_chunks, n_columns >= 2 * n_outputs), dtype of X
-        Work buffer: the logits of a pair of rows per chunk; more columns keep two chunks
-        off one cache line.
-    grads : ndarray of shape (n_chunks, n_outputs, n_padded), dtype of X
+        Work buffer: the logits of a pair of rows per chunk.
+    grads : ndarray of shape (n_chunks, n_rows, n_columns), dtype of X
         Work buffer: each batch is split into ``n_chunks`` contiguous chunks whose gradients
         are accumulated separately, then summed in chunk order. Only the first
-        ``n_features + 1`` columns are used; more keep two chunks off one cache line.
-    losses : ndarray of shape (n_chunks, n_padded >= 2), float64
+        ``n_outputs`` rows and ``n_features + 1`` columns are used (more may pad it).
+    losses : ndarray of shape (n_chunks, n_columns >= 2), float64
         Work buffer: the running loss of each chunk (see :func:`_add_loss`) in its first two
-        columns; more keep two chunks off one cache line.
+        columns.
+
+    More rows and columns in the work buffers only pad them: with threads, each chunk's
+    buffers should lie on memory pages of their own (see ``_training.page_slots``).
 
     Returns
     -------

@@ -15,7 +15,7 @@ import scipy.sparse as sp
 
 from sgdlogit import _kernels as kernels
 from sgdlogit._objective import log_loss_per_sample
-from sgdlogit._training import TrainingState, make_hyper
+from sgdlogit._training import PAGE_BYTES, TrainingState, make_hyper, page_slots
 
 N_SAMPLES, N_FEATURES = 40, 6
 
@@ -246,22 +246,58 @@ def test_threads_handing_batches_over_match_the_serial_kernel(rng, n_classes, n_
     n_outputs = 1 if n_classes == 2 else n_classes
     hyper = hyper_for("elasticnet", alpha=0.05)  # a decay scale far from 1
 
-    def run(kernel):
+    def run(kernel, on_pages=False):
         state = TrainingState.zeros(
             n_outputs, n_features, X.dtype, l1=True, adaptive=False, average=True
         )
-        buffers = (
-            np.empty((n_chunks, 2 * n_outputs), dtype=dtype),
-            np.empty((n_chunks, n_outputs, n_features + 1), dtype=dtype),
-            np.empty((n_chunks, 8)),
-        )
+        shapes = ((2 * n_outputs,), (n_outputs, n_features + 1), (2,))
+        dtypes = (dtype, dtype, np.float64)
+        if on_pages:  # as fits allocate them; NaN in the padding, which no kernel may read
+            buffers = [
+                page_slots(n_chunks, s, d, 64 * i)
+                for i, (s, d) in enumerate(zip(shapes, dtypes, strict=True))
+            ]
+            for buffer in buffers:
+                buffer.fill(np.nan)
+        else:
+            buffers = [
+                np.empty((n_chunks, *s), dtype=d) for s, d in zip(shapes, dtypes, strict=True)
+            ]
         model = (state.W, state.q, state.opt, state.avg, state.counters, hyper)
         loss = kernel(X, y, weights, order, batch_size, steps, 10, *model, *buffers)
         return np.concatenate([state.W.ravel(), state.avg.ravel(), state.q.ravel(), [loss]])
 
     serial = run(kernels.dense_epoch)
+    assert np.all(np.isfinite(serial))
+    np.testing.assert_array_equal(run(kernels.dense_epoch, on_pages=True), serial)
     for _ in range(3):
         np.testing.assert_array_equal(run(kernels.dense_epoch_parallel), serial)
+        np.testing.assert_array_equal(run(kernels.dense_epoch_parallel, on_pages=True), serial)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("offset", [0, 64, 1024, 4032])
+@pytest.mark.parametrize(
+    "shape", [(1,), (2,), (20,), (513,), (1, 101), (10, 51), (8, 64), (3, 700), (1000, 5)]
+)
+def test_page_slots_give_each_slot_pages_of_its_own(shape, offset, dtype):
+    n_slots = 3
+    slots = page_slots(n_slots, shape, dtype, offset)
+    assert slots.flags.c_contiguous
+    assert slots.dtype == dtype
+    assert slots.shape[0] == n_slots
+    assert all(padded >= size for padded, size in zip(slots.shape[1:], shape, strict=True))
+    used_bytes = math.prod(shape[:-1]) * slots.shape[-1] * slots.itemsize  # whole rows
+    if len(shape) == 1:
+        used_bytes = shape[0] * slots.itemsize
+    pages = []
+    for slot in slots:
+        start = slot.ctypes.data
+        assert start % PAGE_BYTES == offset
+        pages.append(set(range(start // PAGE_BYTES, (start + used_bytes - 1) // PAGE_BYTES + 1)))
+    for t in range(n_slots - 1):
+        assert not pages[t] & pages[t + 1]
+        assert max(pages[t]) < min(pages[t + 1])
 
 
 def test_running_loss_matches_a_sum_of_log1p(rng):
