@@ -298,6 +298,12 @@ def test_page_slots_give_each_slot_pages_of_its_own(shape, offset, dtype):
     for t in range(n_slots - 1):
         assert not pages[t] & pages[t + 1]
         assert max(pages[t]) < min(pages[t + 1])
+    # every page in use lies wholly inside the allocation: no other array shares one
+    raw = slots.base
+    while raw.base is not None:
+        raw = raw.base
+    assert raw.ctypes.data <= min(pages[0]) * PAGE_BYTES
+    assert (max(pages[-1]) + 1) * PAGE_BYTES <= raw.ctypes.data + raw.nbytes
 
 
 def test_running_loss_matches_a_sum_of_log1p(rng):
