@@ -172,6 +172,11 @@ def epoch_order(rows, rng, block):
     return rows[positions]
 
 
+def _round_up(n, step):
+    """The smallest multiple of ``step`` that is at least ``n``."""
+    return -(-n // step) * step
+
+
 def page_slots(n_slots, shape, dtype, offset=0):
     """An empty array of ``n_slots`` slots of at least ``shape``, each on pages of its own.
 
@@ -188,13 +193,12 @@ def page_slots(n_slots, shape, dtype, offset=0):
     offset //= itemsize
     *rows, cols = shape
     if rows:
-        cols = -(-cols // line) * line
-        cols = 1 << (cols - 1).bit_length() if cols < page else -(-cols // page) * page
-        whole = max(cols, page)  # a multiple of both
-        slot = -(-(rows[0] * cols + offset) // whole) * whole
+        cols = _round_up(cols, line)
+        cols = 1 << (cols - 1).bit_length() if cols < page else _round_up(cols, page)
+        slot = _round_up(rows[0] * cols + offset, max(cols, page))  # a multiple of both
         padded = (slot // cols, cols)
     else:
-        slot = -(-(cols + offset) // page) * page
+        slot = _round_up(cols + offset, page)
         padded = (slot,)
     raw = np.empty((n_slots + 1) * slot + page, dtype=dtype)
     start = (-raw.ctypes.data % PAGE_BYTES) // itemsize + offset
