@@ -290,6 +290,53 @@ def test_malformed_input_at_fit(data, make_args, literal):
     assert_same_error(lambda: ours().fit(X_bad, y_bad), lambda: sgd().fit(X_bad, y_bad), literal)
 
 
+def _corrupt_columns(X, value):
+    X.indices[X.indptr[1] - 1] = value
+
+
+def _decreasing_indptr(X):
+    X.indptr[2], X.indptr[3] = X.indptr[3], X.indptr[2]
+
+
+def _indptr_past_the_end(X):
+    X.indptr[-1] += 1
+
+
+def _indptr_not_from_zero(X):
+    X.indptr[0] = 1
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    "corrupt, literal",
+    [
+        (lambda X: _corrupt_columns(X, -1), "column indices must lie in [0, 3), got -1."),
+        (lambda X: _corrupt_columns(X, N_FEATURES), "column indices must lie in [0, 3), got 3."),
+        (_decreasing_indptr, "indptr must start at 0, never decrease and end within"),
+        (_indptr_past_the_end, "indptr must start at 0, never decrease and end within"),
+        (_indptr_not_from_zero, "indptr must start at 0, never decrease and end within"),
+    ],
+    ids=["negative-column", "column-past-the-end", "decreasing-indptr", "indptr-past-nnz",
+         "indptr-not-from-0"],
+)  # fmt: skip
+def test_malformed_csr_matrix_is_refused(data, method, corrupt, literal):
+    """Arrays scipy accepts without looking would make the kernels write outside W.
+
+    scikit-learn's estimators train on such matrices, reading outside X; scipy's full
+    check calls every one of them invalid.
+    """
+    X, y = data
+    X_bad = sp.csr_matrix(X)
+    corrupt(X_bad)
+    with pytest.raises(ValueError):
+        X_bad.check_format(full_check=True)
+    clf = ours()
+    with pytest.raises(ValueError, match="^X is not a valid CSR matrix: .*" + re.escape(literal)):
+        run(clf, method, X_bad, y)
+    assert not hasattr(clf, "coef_")  # nothing was trained
+    assert clf.fit(sp.csr_matrix(X), y).score(X, y) > 0.5
+
+
 def test_sample_weight_of_wrong_length(data):
     X, y = data
     assert_same_error(
