@@ -1024,6 +1024,60 @@ def csr_epoch(
     (O(n_features * n_outputs) per epoch). Momentum and Adam move every coefficient at every
     update, so with them an update costs O(n_features * n_outputs) on top of the gradient.
     """
+    total = np.array([0.0, 1.0])  # running loss, see _add_loss
+    _csr_epoch(
+        data, indices, indptr, y, sample_weight, order, batch_size, steps, first_averaged,
+        W, q, opt, avg, counters, hyper, logits, grad, marks, total,
+    )  # fmt: skip
+    return total[0] + np.log(total[1])
+
+
+@njit(inline="always", nogil=True, cache=True)
+def _binary_sample_epoch(
+    data, indices, indptr, y, sample_weight, order, steps, W, hyper, logits, total
+):
+    """The loop of :func:`_csr_epoch` for its default on text rows.
+
+    That is a binary model, one-sample batches, plain SGD, no L1 penalty, no averaging.
+    The arithmetic of the general loop in the same order (the same results to the bit),
+    without its loops over the rows and outputs of a batch: 7% of an epoch over D3.
+    """
+    n_rows = min(order.shape[0], steps.shape[0])
+    n_features = W.shape[1] - 1
+    w = W[0]
+    alpha_l2 = hyper[ALPHA_L2]
+    intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
+    scale = 1.0
+    for r in range(n_rows):
+        if r + CSR_PREFETCH_AHEAD < n_rows:
+            _prefetch_csr_row(data, indices, indptr, order[r + CSR_PREFETCH_AHEAD])
+        i = order[r]
+        first, stop = indptr[i], indptr[i + 1]
+        # through logits, which round the logit and its derivative to the dtype of X
+        logits[0, 0] = _sparse_dot(w, indices, data, first, stop) * scale + w[n_features]
+        logits[0, 0] = _binary_dloss(float(logits[0, 0]), y[i], sample_weight[i], 1.0, total)
+        eta = steps[r]
+        scale = _decay_scale(scale, eta, alpha_l2)
+        if scale < MIN_SCALE:
+            scale = _fold_scale(W, scale)
+        w[n_features] -= eta * intercept_step * logits[0, 0]
+        g = -eta / scale * logits[0, 0]
+        for p in range(first, stop):
+            w[_column(indices, p)] += g * data[p]
+    _fold_scale(W, scale)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _csr_epoch(
+    data, indices, indptr, y, sample_weight, order, batch_size, steps, first_averaged,
+    W, q, opt, avg, counters, hyper, logits, grad, marks, total,
+):  # fmt: skip
+    """Body of :func:`csr_epoch`; adds the epoch's loss to the running loss ``total``.
+
+    Compiled without numba's reference counts: each view of a row (``W[k]``, ``logits[r]``)
+    would otherwise cost two atomic operations (batches of 32 text rows: 6-10% of the
+    epoch).
+    """
     n_rows = order.shape[0]
     n_outputs = W.shape[0]
     n_features = W.shape[1] - 1
@@ -1032,10 +1086,15 @@ def csr_epoch(
     intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
     adaptive = hyper[MOMENTUM] > 0.0 or hyper[USE_ADAM] != 0.0
     lazy_average = avg.shape[0] > 0 and not adaptive
+    plain = not adaptive and alpha_l1 == 0.0 and avg.shape[0] == 0
+    if batch_size == 1 and n_outputs == 1 and plain:
+        _binary_sample_epoch(
+            data, indices, indptr, y, sample_weight, order, steps, W, hyper, logits, total
+        )
+        return
     scale = 1.0
     scale_sum = 0.0  # sum of the scales of averaged updates since the last full flush
     marks[:] = 0.0
-    total = np.array([0.0, 1.0])  # running loss, see _add_loss
     for b in range(steps.shape[0]):
         start = b * batch_size
         size = min(batch_size, n_rows - start)
@@ -1103,7 +1162,6 @@ def csr_epoch(
     _fold_scale(W, scale)
     if alpha_l1 > 0.0:
         _truncate_l1_all(W, q, 1.0, counters[L1_TOTAL])
-    return total[0] + np.log(total[1])
 
 
 @njit(inline="always", nogil=True, cache=True)
