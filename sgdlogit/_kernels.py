@@ -948,10 +948,9 @@ def _flush_all_averages(W, scale_sum, avg, marks):
 def _column(indices, p):
     """The column of nonzero ``p`` as an unsigned index.
 
-    The columns are checked to lie in ``[0, n_features)`` before training
-    (:func:`csr_structure_error`), so indexing needs no wraparound of negative values:
-    numba's test for them cost 11-12% of an epoch over text rows (D3), 14-25% with
-    averaging, several classes or batches of 32.
+    The estimator checks that the columns lie in ``[0, n_features)`` before training, so
+    indexing needs no wraparound of negative values: numba's test for them cost 11-12% of
+    an epoch over text rows (D3).
     """
     return np.uint32(indices[p])
 
@@ -977,39 +976,18 @@ def _sparse_dot(w, indices, data, start, stop):
     return (a0 + a1) + (a2 + a3)
 
 
-@njit(cache=True, nogil=True)
-def csr_structure_error(indices, indptr, n_features):
-    """What makes CSR arrays unsafe to train on: 0 if nothing, else the first problem found.
-
-    1: ``indptr`` does not start at 0, decreases somewhere, or ends past ``indices``;
-    2: a column index is negative or at least ``n_features``. The epoch kernels index the
-    weights with the columns unchecked, so a malformed matrix (scipy builds one from
-    arrays without looking at their values) would make them write outside the weights.
-    """
-    n_rows = indptr.shape[0] - 1
-    if n_rows < 0 or indptr[0] != 0 or indptr[n_rows] > indices.shape[0]:
-        return 1
-    for i in range(n_rows):
-        if indptr[i + 1] < indptr[i]:
-            return 1
-    # the largest column as an unsigned number: a negative one counts as at least 2^31
-    largest = np.uint32(0)
-    for p in range(indptr[n_rows]):
-        largest = max(largest, np.uint32(indices[p]))
-    return 2 if indptr[n_rows] > 0 and largest >= n_features else 0
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def csr_epoch(
     data, indices, indptr, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grad, marks,
+    W, q, opt, avg, counters, hyper, logits, grad, marks, total,
 ):  # fmt: skip
     """Run one epoch of mini-batch SGD over the rows of a CSR matrix.
 
     Parameters are those of :func:`dense_epoch`, with the matrix given as its CSR arrays
     ``data`` (float32 or float64), ``indices`` and ``indptr`` (int32), and one more work
-    buffer ``marks`` of shape (n_features,), float64 (used when averaging). The arrays must
-    pass :func:`csr_structure_error`: the columns index ``W`` unchecked.
+    buffer ``marks`` of shape (n_features,), float64 (used when averaging), and ``total`` of
+    shape (2,), float64, for the running loss. The columns must lie in ``[0, n_features)``
+    and ``indptr`` must be a row pointer: they index ``W`` and ``data`` unchecked.
 
     Returns
     -------
@@ -1023,60 +1001,10 @@ def csr_epoch(
     touches and caught up for every feature once at the end of the epoch
     (O(n_features * n_outputs) per epoch). Momentum and Adam move every coefficient at every
     update, so with them an update costs O(n_features * n_outputs) on top of the gradient.
-    """
-    total = np.array([0.0, 1.0])  # running loss, see _add_loss
-    _csr_epoch(
-        data, indices, indptr, y, sample_weight, order, batch_size, steps, first_averaged,
-        W, q, opt, avg, counters, hyper, logits, grad, marks, total,
-    )  # fmt: skip
-    return total[0] + np.log(total[1])
 
-
-@njit(inline="always", nogil=True, cache=True)
-def _binary_sample_epoch(
-    data, indices, indptr, y, sample_weight, order, steps, W, hyper, logits, total
-):
-    """The loop of :func:`_csr_epoch` for its default on text rows.
-
-    That is a binary model, one-sample batches, plain SGD, no L1 penalty, no averaging.
-    The arithmetic of the general loop in the same order (the same results to the bit),
-    without its loops over the rows and outputs of a batch: 7% of an epoch over D3.
-    """
-    n_rows = min(order.shape[0], steps.shape[0])
-    n_features = W.shape[1] - 1
-    w = W[0]
-    alpha_l2 = hyper[ALPHA_L2]
-    intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
-    scale = 1.0
-    for r in range(n_rows):
-        if r + CSR_PREFETCH_AHEAD < n_rows:
-            _prefetch_csr_row(data, indices, indptr, order[r + CSR_PREFETCH_AHEAD])
-        i = order[r]
-        first, stop = indptr[i], indptr[i + 1]
-        # through logits, which round the logit and its derivative to the dtype of X
-        logits[0, 0] = _sparse_dot(w, indices, data, first, stop) * scale + w[n_features]
-        logits[0, 0] = _binary_dloss(float(logits[0, 0]), y[i], sample_weight[i], 1.0, total)
-        eta = steps[r]
-        scale = _decay_scale(scale, eta, alpha_l2)
-        if scale < MIN_SCALE:
-            scale = _fold_scale(W, scale)
-        w[n_features] -= eta * intercept_step * logits[0, 0]
-        g = -eta / scale * logits[0, 0]
-        for p in range(first, stop):
-            w[_column(indices, p)] += g * data[p]
-    _fold_scale(W, scale)
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _csr_epoch(
-    data, indices, indptr, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grad, marks, total,
-):  # fmt: skip
-    """Body of :func:`csr_epoch`; adds the epoch's loss to the running loss ``total``.
-
-    Compiled without numba's reference counts: each view of a row (``W[k]``, ``logits[r]``)
-    would otherwise cost two atomic operations (batches of 32 text rows: 6-10% of the
-    epoch).
+    Compiled without numba's reference counts, hence its buffers come from the caller: each
+    view of a row (``W[k]``, ``logits[r]``) would otherwise cost two atomic operations
+    (batches of 32 text rows: 6-10% of the epoch).
     """
     n_rows = order.shape[0]
     n_outputs = W.shape[0]
@@ -1086,15 +1014,11 @@ def _csr_epoch(
     intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
     adaptive = hyper[MOMENTUM] > 0.0 or hyper[USE_ADAM] != 0.0
     lazy_average = avg.shape[0] > 0 and not adaptive
-    plain = not adaptive and alpha_l1 == 0.0 and avg.shape[0] == 0
-    if batch_size == 1 and n_outputs == 1 and plain:
-        _binary_sample_epoch(
-            data, indices, indptr, y, sample_weight, order, steps, W, hyper, logits, total
-        )
-        return
     scale = 1.0
     scale_sum = 0.0  # sum of the scales of averaged updates since the last full flush
     marks[:] = 0.0
+    total[0] = 0.0  # running loss, see _add_loss
+    total[1] = 1.0
     for b in range(steps.shape[0]):
         start = b * batch_size
         size = min(batch_size, n_rows - start)
@@ -1162,6 +1086,7 @@ def _csr_epoch(
     _fold_scale(W, scale)
     if alpha_l1 > 0.0:
         _truncate_l1_all(W, q, 1.0, counters[L1_TOTAL])
+    return total[0] + np.log(total[1])
 
 
 @njit(inline="always", nogil=True, cache=True)

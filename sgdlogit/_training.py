@@ -239,12 +239,13 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
         logits = np.empty((batch_size, n_outputs), dtype=dtype)
         grad = np.empty_like(state.W) if state.opt.size else np.empty((0, 0), dtype)
         marks = np.empty(n_cols - 1)
+        total = np.empty(2)
 
         def run(order, steps, first_averaged):
             order = _read_only(order)
             return kernels.csr_epoch(
                 data, indices, indptr, y_index, sample_weight, order, batch_size, steps,
-                first_averaged, *model, logits, grad, marks,
+                first_averaged, *model, logits, grad, marks, total,
             )  # fmt: skip
 
         return run

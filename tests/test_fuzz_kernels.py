@@ -223,7 +223,7 @@ def run_kernel(path, X, y, sw, order, batch_size, steps, first_averaged, model, 
         grad = np.empty_like(W) if model[2].size else np.empty((0, 0), dtype)
         marks = np.empty(n_cols - 1)
         return kernel(
-            X.data, X.indices, X.indptr, *head, *model, logits, grad, marks
+            X.data, X.indices, X.indptr, *head, *model, logits, grad, marks, np.empty(2)
         )  # fmt: skip
     kernel = {
         "dense": kernels.dense_epoch,

@@ -75,7 +75,7 @@ def run_one_update(
         grad = np.zeros_like(state.W) if adaptive else np.empty((0, 0), dtype)
         marks = np.empty(n_cols - 1)
         indptr = X.indptr.astype(np.int32)
-        loss = kernel(X.data, X.indices, indptr, *head, *model, logits, grad, marks)
+        loss = kernel(X.data, X.indices, indptr, *head, *model, logits, grad, marks, np.empty(2))
         return state, grad, loss
     kernel = kernels.dense_epoch_parallel if parallel else kernels.dense_epoch
     kernel = kernel if jit else kernels._dense_epoch.py_func
@@ -133,7 +133,7 @@ def _decision(W, X):
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("penalty", ["l2", None])
 def test_one_sample_binary_update_is_the_objective_gradient(rng, weighted, penalty):
-    """One CSR row, one output, plain SGD: the one-sample loop of csr_epoch."""
+    """One CSR row, one output, plain SGD: the default update on text-like rows."""
     X, y, weights, W0 = make_problem(rng, 2, True, weighted)
     row = int(np.argmax(np.diff(X.indptr)))  # a row with nonzeros
     X, y, weights = X[row], y[row : row + 1], weights[row : row + 1]
@@ -147,35 +147,6 @@ def test_one_sample_binary_update_is_the_objective_gradient(rng, weighted, penal
     np.testing.assert_allclose((W0 - state.W) / eta, expected, rtol=1e-6, atol=1e-9)
     expected_loss = weights[0] * log_loss_per_sample(_decision(W0, X), y)[0]
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-12)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_one_sample_binary_loop_matches_the_general_loop(rng, dtype):
-    """csr_epoch's loop for one-sample binary plain SGD computes what its general loop does.
-
-    With an average buffer whose first averaged update lies past the epoch, the general loop
-    runs (it keeps the lazy average up to date) and the model's arithmetic is the same.
-    """
-    X, y, weights, W0 = make_problem(rng, 2, True, True, dtype)
-    X = sp.csr_matrix(sp.vstack([X] * 5))  # 200 rows, shuffled below
-    y, weights = np.tile(y, 5), np.tile(weights, 5)
-    order = rng.permutation(X.shape[0]).astype(np.int64)
-    steps = rng.uniform(0.05, 2.0, X.shape[0])
-    hyper = hyper_for("l2", alpha=0.3)  # a strong decay: the scale is folded into W
-    results = []
-    for average in (False, True):
-        state = TrainingState.zeros(
-            1, N_FEATURES, dtype, l1=False, adaptive=False, average=average
-        )
-        state.W[:] = W0
-        loss = kernels.csr_epoch(
-            X.data, X.indices, X.indptr.astype(np.int32), y, weights, order, 1, steps,
-            X.shape[0], state.W, state.q, state.opt, state.avg, state.counters, hyper,
-            np.empty((1, 1), dtype), np.empty((0, 0), dtype), np.empty(N_FEATURES),
-        )  # fmt: skip
-        results.append((state.W.copy(), loss))
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    assert results[0][1] == results[1][1]
 
 
 @pytest.mark.parametrize(("n_classes", "sparse", "weighted"), PATHS)
