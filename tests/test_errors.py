@@ -306,7 +306,7 @@ def _indptr_not_from_zero(X):
     X.indptr[0] = 1
 
 
-@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "fit-X_val", *PREDICT_METHODS, "score"])
 @pytest.mark.parametrize(
     "corrupt, literal",
     [
@@ -320,10 +320,11 @@ def _indptr_not_from_zero(X):
          "indptr-not-from-0"],
 )  # fmt: skip
 def test_malformed_csr_matrix_is_refused(data, method, corrupt, literal):
-    """Arrays scipy accepts without looking would make the kernels write outside W.
+    """Arrays scipy accepts without looking would make the kernels write outside W, and
+    scipy's own product read outside X (a segmentation fault in prediction).
 
-    scikit-learn's estimators train on such matrices, reading outside X; scipy's full
-    check calls every one of them invalid.
+    scikit-learn's estimators take such matrices; scipy's full check calls every one of
+    them invalid.
     """
     X, y = data
     X_bad = sp.csr_matrix(X)
@@ -331,9 +332,16 @@ def test_malformed_csr_matrix_is_refused(data, method, corrupt, literal):
     with pytest.raises(ValueError):
         X_bad.check_format(full_check=True)
     clf = ours()
+    training = method in ("fit", "partial_fit")
+    if not training and method != "fit-X_val":
+        clf.fit(X, y)
     with pytest.raises(ValueError, match="^X is not a valid CSR matrix: .*" + re.escape(literal)):
-        run(clf, method, X_bad, y)
-    assert not hasattr(clf, "coef_")  # nothing was trained
+        if method == "fit-X_val":
+            clf.fit(X, y, X_val=X_bad, y_val=y)
+        else:
+            run(clf, method, X_bad, y)
+    if training:
+        assert not hasattr(clf, "coef_")  # nothing was trained
     assert clf.fit(sp.csr_matrix(X), y).score(X, y) > 0.5
 
 
