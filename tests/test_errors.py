@@ -345,6 +345,23 @@ def test_malformed_csr_matrix_is_refused(data, method, corrupt, literal):
     assert clf.fit(sp.csr_matrix(X), y).score(X, y) > 0.5
 
 
+@pytest.mark.parametrize("column", [-1, N_FEATURES, 2**32 + 1], ids=["negative", "past", "2^32+1"])
+def test_malformed_csr_matrix_with_64_bit_indices_is_refused(data, column):
+    """Prediction takes 64-bit indices (training does not, as SGDClassifier's)."""
+    X, y = data
+    clf = ours().fit(X, y)
+    X_bad = sp.csr_matrix(X)
+    X_bad.indices = X_bad.indices.astype(np.int64)
+    X_bad.indptr = X_bad.indptr.astype(np.int64)
+    X_bad.indices[X_bad.indptr[1] - 1] = column
+    with pytest.raises(ValueError, match=re.escape(f"[0, 3), got {column}.")):
+        clf.predict_proba(X_bad)
+    X_good = sp.csr_matrix(X)
+    X_good.indices = X_good.indices.astype(np.int64)
+    X_good.indptr = X_good.indptr.astype(np.int64)
+    np.testing.assert_allclose(clf.predict_proba(X_good), clf.predict_proba(X))
+
+
 def test_sample_weight_of_wrong_length(data):
     X, y = data
     assert_same_error(
