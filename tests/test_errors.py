@@ -350,16 +350,18 @@ def test_malformed_csr_matrix_with_64_bit_indices_is_refused(data, column):
     """Prediction takes 64-bit indices (training does not, as SGDClassifier's)."""
     X, y = data
     clf = ours().fit(X, y)
-    X_bad = sp.csr_matrix(X)
-    X_bad.indices = X_bad.indices.astype(np.int64)
-    X_bad.indptr = X_bad.indptr.astype(np.int64)
-    X_bad.indices[X_bad.indptr[1] - 1] = column
+
+    def with_64_bit_indices():
+        matrix = sp.csr_matrix(X)
+        matrix.indices = matrix.indices.astype(np.int64)
+        matrix.indptr = matrix.indptr.astype(np.int64)
+        return matrix
+
+    X_bad = with_64_bit_indices()
+    _corrupt_columns(X_bad, column)
     with pytest.raises(ValueError, match=re.escape(f"[0, 3), got {column}.")):
         clf.predict_proba(X_bad)
-    X_good = sp.csr_matrix(X)
-    X_good.indices = X_good.indices.astype(np.int64)
-    X_good.indptr = X_good.indptr.astype(np.int64)
-    np.testing.assert_allclose(clf.predict_proba(X_good), clf.predict_proba(X))
+    np.testing.assert_allclose(clf.predict_proba(with_64_bit_indices()), clf.predict_proba(X))
 
 
 def test_sample_weight_of_wrong_length(data):
