@@ -234,8 +234,11 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
 
     if sp.issparse(X):
         data = _read_only(np.ascontiguousarray(X.data, dtype=dtype))
-        indices = _read_only(np.ascontiguousarray(X.indices, dtype=np.int32))
-        indptr = _read_only(np.ascontiguousarray(X.indptr, dtype=np.int32))
+        # int32 index arrays stay int32 and int64 ones int64, without a copy (mixed or other
+        # widths, which scipy does not build itself, become int64: one kernel per width)
+        index = np.int32 if X.indices.dtype == X.indptr.dtype == np.int32 else np.int64
+        indices = _read_only(np.ascontiguousarray(X.indices, dtype=index))
+        indptr = _read_only(np.ascontiguousarray(X.indptr, dtype=index))
         logits = np.empty((batch_size, n_outputs), dtype=dtype)
         grad = np.empty_like(state.W) if state.opt.size else np.empty((0, 0), dtype)
         marks = np.empty(n_cols - 1)

@@ -1,5 +1,6 @@
 """Behaviour of SGDLogitClassifier: training API, attributes, reproducibility, integration."""
 
+import io
 import pickle
 import subprocess
 import sys
@@ -11,7 +12,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import clone
-from sklearn.datasets import load_breast_cancer, make_classification
+from sklearn.datasets import (
+    dump_svmlight_file,
+    load_breast_cancer,
+    load_svmlight_file,
+    make_classification,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -137,6 +143,81 @@ def test_float32_is_preserved_end_to_end(sparse, n_classes):
     assert clf.decision_function(X).dtype == np.float32
     assert clf.predict_proba(X).dtype == np.float32
     assert clf.predict_log_proba(X).dtype == np.float32
+
+
+def _csr_with_index_dtypes(X, indices, indptr):
+    """A copy of CSR ``X`` whose index arrays have the given dtypes (scipy's constructor
+    would narrow them to int32)."""
+    X = X.copy()
+    X.indices = X.indices.astype(indices)
+    X.indptr = X.indptr.astype(indptr)
+    return X
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"average": True, "batch_size": 16}, {"penalty": "elasticnet", "solver": "adam"}],
+)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_csr_with_64_bit_indices_trains_as_with_32_bit(params, n_classes):
+    """load_svmlight_file returns int64 index arrays (SGDClassifier refuses them): the
+    kernels read them as they are and train the same model to the bit."""
+    X, y = make_classification(
+        n_samples=600, n_features=40, n_informative=8, n_classes=n_classes, random_state=0
+    )
+    X[np.abs(X) < 1.0] = 0.0
+    stream = io.BytesIO()
+    dump_svmlight_file(X, y, stream)
+    stream.seek(0)
+    X_file, y_file = load_svmlight_file(stream, n_features=X.shape[1])
+    assert X_file.indices.dtype == X_file.indptr.dtype == np.int64
+    X32 = _csr_with_index_dtypes(X_file, np.int32, np.int32)
+    settings = dict(random_state=0, max_iter=5, tol=None, **params)
+
+    reference = SGDLogitClassifier(**settings).fit(X32, y_file)
+    fitted = SGDLogitClassifier(**settings).fit(X_file, y_file)
+    np.testing.assert_array_equal(fitted.coef_, reference.coef_)
+    np.testing.assert_array_equal(fitted.intercept_, reference.intercept_)
+    np.testing.assert_array_equal(fitted.predict_proba(X_file), reference.predict_proba(X32))
+    # one index array of each width: read as int64
+    mixed = _csr_with_index_dtypes(X_file, np.int32, np.int64)
+    fitted = SGDLogitClassifier(**settings).fit(mixed, y_file)
+    np.testing.assert_array_equal(fitted.coef_, reference.coef_)
+
+    streamed, reference = SGDLogitClassifier(**settings), SGDLogitClassifier(**settings)
+    for rows in np.array_split(np.arange(X.shape[0]), 3):
+        streamed.partial_fit(X_file[rows], y_file[rows], classes=np.unique(y))
+        reference.partial_fit(X32[rows], y_file[rows], classes=np.unique(y))
+    np.testing.assert_array_equal(streamed.coef_, reference.coef_)
+
+    fitted = SGDLogitClassifier(**settings).fit(
+        X32[:400], y[:400], X_val=X_file[400:], y_val=y[400:]
+    )
+    reference = SGDLogitClassifier(**settings).fit(
+        X32[:400], y[:400], X_val=X32[400:], y_val=y[400:]
+    )
+    assert len(fitted.validation_loss_curve_) == 5
+    assert fitted.validation_loss_curve_ == reference.validation_loss_curve_
+
+
+def test_csr_index_arrays_reach_the_kernel_without_a_copy(monkeypatch):
+    X, y = make_classification(n_samples=300, n_features=30, random_state=0)
+    X[np.abs(X) < 1.0] = 0.0
+    seen = []
+    csr_epoch = _training.kernels.csr_epoch
+
+    def recording(data, indices, indptr, *rest):
+        seen.append((data, indices, indptr))
+        return csr_epoch(data, indices, indptr, *rest)
+
+    monkeypatch.setattr(_training.kernels, "csr_epoch", recording)
+    for dtype in (np.int32, np.int64):
+        A = _csr_with_index_dtypes(sp.csr_matrix(X), dtype, dtype)
+        SGDLogitClassifier(max_iter=1, tol=None, random_state=0).fit(A, y)
+        _, indices, indptr = seen[-1]
+        assert indices.dtype == indptr.dtype == dtype
+        for given, received in zip((A.data, A.indices, A.indptr), seen[-1], strict=True):
+            assert np.shares_memory(given, received)
 
 
 def test_other_dtypes_become_float64():

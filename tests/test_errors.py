@@ -306,6 +306,10 @@ def _indptr_not_from_zero(X):
     X.indptr[0] = 1
 
 
+def _indptr_too_short(X):
+    X.indptr = X.indptr[:-1]  # the last row has no end
+
+
 @pytest.mark.parametrize("method", ["fit", "partial_fit", "fit-X_val", *PREDICT_METHODS, "score"])
 @pytest.mark.parametrize(
     "corrupt, literal",
@@ -315,9 +319,10 @@ def _indptr_not_from_zero(X):
         (_decreasing_indptr, "indptr must start at 0, never decrease and end within"),
         (_indptr_past_the_end, "indptr must start at 0, never decrease and end within"),
         (_indptr_not_from_zero, "indptr must start at 0, never decrease and end within"),
+        (_indptr_too_short, f"indptr must have n_rows + 1 = {N_SAMPLES + 1} entries, got"),
     ],
     ids=["negative-column", "column-past-the-end", "decreasing-indptr", "indptr-past-nnz",
-         "indptr-not-from-0"],
+         "indptr-not-from-0", "indptr-too-short"],
 )  # fmt: skip
 def test_malformed_csr_matrix_is_refused(data, method, corrupt, literal):
     """Arrays scipy accepts without looking would make the kernels write outside W, and
@@ -347,9 +352,8 @@ def test_malformed_csr_matrix_is_refused(data, method, corrupt, literal):
 
 @pytest.mark.parametrize("column", [-1, N_FEATURES, 2**32 + 1], ids=["negative", "past", "2^32+1"])
 def test_malformed_csr_matrix_with_64_bit_indices_is_refused(data, column):
-    """Prediction takes 64-bit indices (training does not, as SGDClassifier's)."""
+    """A column of 2^32 + 1 would pass a check of the lower 32 bits only."""
     X, y = data
-    clf = ours().fit(X, y)
 
     def with_64_bit_indices():
         matrix = sp.csr_matrix(X)
@@ -359,7 +363,13 @@ def test_malformed_csr_matrix_with_64_bit_indices_is_refused(data, column):
 
     X_bad = with_64_bit_indices()
     _corrupt_columns(X_bad, column)
-    with pytest.raises(ValueError, match=re.escape(f"[0, 3), got {column}.")):
+    refused = pytest.raises(ValueError, match=re.escape(f"[0, 3), got {column}."))
+    with refused:
+        ours().fit(X_bad, y)
+    with refused:
+        ours().partial_fit(X_bad, y, classes=np.unique(y))
+    clf = ours().fit(with_64_bit_indices(), y)
+    with refused:
         clf.predict_proba(X_bad)
     np.testing.assert_allclose(clf.predict_proba(with_64_bit_indices()), clf.predict_proba(X))
 

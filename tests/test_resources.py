@@ -55,6 +55,13 @@ SPECIALIZATIONS_SCRIPT = textwrap.dedent(
         return A
 
 
+    def wide_index_csr(A, indptr):
+        A = sp.csr_matrix(A)
+        A.indices = A.indices.astype(np.int64)
+        A.indptr = A.indptr.astype(indptr)
+        return A
+
+
     def strided(A):
         big = np.zeros((A.shape[0], 2 * A.shape[1]), dtype=A.dtype)
         big[:, ::2] = A
@@ -70,6 +77,9 @@ SPECIALIZATIONS_SCRIPT = textwrap.dedent(
             A > 0, sp.csr_matrix((A * 10).astype(np.int64)),
         ],
         "readonly": lambda A: [readonly(A), memmap(A, "r"), readonly_csr(A)],
+        "int64-indices": lambda A: [
+            wide_index_csr(A, np.int64), wide_index_csr(A, np.int32), readonly_csr(A)
+        ],
     }
     CONFIGS = [
         {}, {"momentum": 0.9}, {"solver": "adam"}, {"penalty": "l1", "average": True},
@@ -145,6 +155,22 @@ def test_specializations_stay_bounded_for_normalized_inputs(record_property):
     assert_bounded(report["normalized"])
     assert report["normalized"]["dense_epoch"] == base["dense_epoch"]
     assert report["normalized"]["csr_epoch"] == base["csr_epoch"]
+
+
+def test_int64_indices_add_one_csr_specialization_per_dtype(record_property):
+    """CSR matrices with int64 index arrays (or one int64 and one int32 array) are read
+    as they are: one more CSR kernel per dtype, whatever the read-only flags."""
+    report = run_script(SPECIALIZATIONS_SCRIPT, "base", "int64-indices")
+    base, wide = report["base"], report["int64-indices"]
+    record_property("csr_epoch_signatures", len(wide["csr_epoch"]))
+    assert wide["dense_epoch"] == base["dense_epoch"]
+    assert set(base["csr_epoch"]) < set(wide["csr_epoch"])
+    added = sorted(set(wide["csr_epoch"]) - set(base["csr_epoch"]))
+    assert len(added) == 2, describe(wide)
+    # the two new ones take read-only int64 indices and indptr (the row order already was)
+    read_only_int64 = "Array(int64, 1, 'C', True"
+    expected = {sig.count(read_only_int64) + 2 for sig in base["csr_epoch"]}
+    assert {sig.count(read_only_int64) for sig in added} == expected, added
 
 
 def test_specializations_stay_bounded_for_readonly_inputs(record_property):
