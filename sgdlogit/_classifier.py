@@ -452,9 +452,10 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
             Weights of the samples; they are rescaled to mean one, so only their ratios
             matter.
         coef_init : ndarray of shape (1, n_features) or (n_classes, n_features), default=None
-            Initial coefficients (overrides ``warm_start``).
+            Initial coefficients (overrides ``warm_start``). A binary model also takes
+            them as a vector of shape (n_features,). Not modified.
         intercept_init : ndarray of shape (1,) or (n_classes,), default=None
-            Initial intercepts.
+            Initial intercepts; a scalar for a binary model.
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation data: the validation loss and accuracy are recorded every epoch, and
             monitored for stopping when ``early_stopping`` is on.
@@ -825,11 +826,21 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
                     "warm_start requires the same classes as the previous fit; got "
                     f"{classes}, previously {self.classes_}."
                 )
+            if self.coef_.shape[1] != n_features:
+                raise ValueError(
+                    "warm_start requires the same features as the previous fit; X has "
+                    f"{n_features} features, previously {self.coef_.shape[1]}."
+                )
             coef_init, intercept_init = self.coef_, self.intercept_
+        # SGDClassifier's shapes: (n_outputs, n_features) and (n_outputs,); a binary model
+        # also takes its coefficients in any shape of n_features values, its intercept as
+        # a scalar. A multiclass coef_init of the right size but another shape (transposed)
+        # is refused, not reshaped.
         coef = np.zeros((n_outputs, n_features))
         if coef_init is not None:
             coef_init = np.asarray(coef_init, dtype=np.float64)
-            if coef_init.size != n_outputs * n_features:
+            binary_vector = n_outputs == 1 and coef_init.size == n_features
+            if coef_init.shape != coef.shape and not binary_vector:
                 raise ValueError(
                     f"coef_init has shape {coef_init.shape}; expected "
                     f"({n_outputs}, {n_features}) for {classes.shape[0]} classes and "
@@ -839,7 +850,8 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         intercept = np.zeros(n_outputs)
         if intercept_init is not None:
             intercept_init = np.asarray(intercept_init, dtype=np.float64)
-            if intercept_init.size != n_outputs:
+            binary_scalar = n_outputs == 1 and intercept_init.shape == ()
+            if intercept_init.shape != intercept.shape and not binary_scalar:
                 raise ValueError(
                     f"intercept_init has shape {intercept_init.shape}; expected "
                     f"({n_outputs},) for {classes.shape[0]} classes."

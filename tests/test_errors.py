@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.datasets import make_classification
 from sklearn.ensemble import AdaBoostClassifier
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, SGDClassifier
@@ -725,6 +726,56 @@ def test_init_of_wrong_shape_multiclass(data3, kwargs, pattern):
     assert "does not match dataset" in str(reference)
     with pytest.raises(type(reference), match=pattern):
         ours().fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"coef_init": np.zeros((4, 3))}, r"coef_init has shape \(4, 3\); expected \(3, 4\)"),
+        ({"coef_init": np.zeros(12)}, r"coef_init has shape \(12,\); expected \(3, 4\)"),
+        ({"intercept_init": np.zeros((3, 1))}, r"intercept_init has shape \(3, 1\)"),
+    ],
+    ids=["coef-transposed", "coef-flat", "intercept-column"],
+)
+def test_init_of_the_right_size_but_another_shape_multiclass(kwargs, pattern):
+    """Reshaped, a transposed (n_features, n_classes) coef_init would mix up the classes."""
+    X, y = make_classification(
+        n_samples=60, n_features=4, n_informative=3, n_redundant=0, n_classes=3,
+        random_state=0,
+    )  # fmt: skip
+    reference = error_of(lambda: sgd().fit(X, y, **kwargs))
+    assert "does not match dataset" in str(reference)
+    with pytest.raises(type(reference), match=pattern):
+        ours().fit(X, y, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"coef_init": np.full(N_FEATURES, 0.5), "intercept_init": 0.25},
+        {"coef_init": np.full((N_FEATURES, 1), 0.5), "intercept_init": [0.25]},
+    ],
+    ids=["vector-and-scalar", "column"],
+)
+def test_binary_init_takes_the_shapes_sgdclassifier_takes(data, kwargs):
+    X, y = data
+    # scikit-learn's SGDClassifier takes them too (and trains them in place: copies)
+    sgd().fit(X, y, **{name: np.copy(value) for name, value in kwargs.items()})
+    settings = dict(max_iter=1, tol=None, random_state=0)
+    fitted = SGDLogitClassifier(**settings).fit(X, y, **kwargs)
+    reference = SGDLogitClassifier(**settings).fit(
+        X, y, coef_init=np.full((1, N_FEATURES), 0.5), intercept_init=np.array([0.25])
+    )
+    np.testing.assert_array_equal(fitted.coef_, reference.coef_)
+    np.testing.assert_array_equal(fitted.intercept_, reference.intercept_)
+
+
+def test_warm_start_with_other_features_names_them(data):
+    X, y = data
+    clf = SGDLogitClassifier(warm_start=True, random_state=0).fit(X, y)
+    message = "warm_start requires the same features as the previous fit; X has 2 features"
+    with pytest.raises(ValueError, match=re.escape(message + ", previously 3.")):
+        clf.fit(X[:, :2], y)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
