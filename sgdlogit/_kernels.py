@@ -33,6 +33,11 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from sgdlogit._kernel_cache import caching_possible
+
+# False only where numba can write no cache at all (see _kernel_cache)
+CACHE = caching_possible(__file__)
+
 # Indices into the ``hyper`` array of scalar hyper-parameters.
 ALPHA_L2 = 0
 ALPHA_L1 = 1
@@ -186,7 +191,7 @@ def _float_from_bits(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _prefetch_span(array, start, stop):
     """Prefetch the cache lines of ``array[start:stop]`` (1-D, contiguous)."""
     step = _items_per_line(array)
@@ -194,7 +199,7 @@ def _prefetch_span(array, start, stop):
         _prefetch(array, index)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _add_loss(total, linear, extra, weight):
     """Add ``weight * (linear + log1p(extra))`` to the running loss ``total``.
 
@@ -212,7 +217,7 @@ def _add_loss(total, linear, extra, weight):
         total[0] += weight * (linear + np.log1p(extra))
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _sigmoid(z):
     """``(sigmoid(z), exp(-|z|))`` from one exp, overflow-free for any finite ``z``.
 
@@ -224,7 +229,7 @@ def _sigmoid(z):
     return (1.0 if z >= 0.0 else e) / (1.0 + e), e
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _exp_nonpositive(x):
     """``exp(x)`` for ``x <= 0`` within one ulp (0 for -inf and NaN), in plain arithmetic.
 
@@ -246,7 +251,7 @@ def _exp_nonpositive(x):
     return p * _float_from_bits((np.int64(k) + (1023 + EXP_SHIFT)) << 52) * EXP_UNSHIFT
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _shifted_exp(z):
     """Overwrite the logits ``z`` (n_outputs > 1) by ``exp(z - max(z))``.
 
@@ -267,7 +272,7 @@ def _shifted_exp(z):
     return zmax, others
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _binary_dloss(z, label, weight, scale_out, total):
     """:func:`_loss_and_dloss` of a binary model with its one logit ``z`` in a register.
 
@@ -281,7 +286,7 @@ def _binary_dloss(z, label, weight, scale_out, total):
     return min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _loss_and_dloss(z, label, weight, scale_out, total):
     """Add the weighted log-loss of one sample to ``total``; replace the logits by its gradient.
 
@@ -304,7 +309,7 @@ def _loss_and_dloss(z, label, weight, scale_out, total):
         _softmax_dloss(z, label, weight, scale_out, total)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _softmax_dloss(z, label, weight, scale_out, total):
     """:func:`_loss_and_dloss` of a multinomial model (``z.shape[0] > 1``)."""
     n_outputs = z.shape[0]
@@ -319,7 +324,7 @@ def _softmax_dloss(z, label, weight, scale_out, total):
         z[k] = min(max(g, -MAX_DLOSS), MAX_DLOSS) * scale_out
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _truncate_l1(W, q, j, scale, total):
     """Apply the pending cumulative L1 penalty to feature ``j`` of every output.
 
@@ -337,14 +342,14 @@ def _truncate_l1(W, q, j, scale, total):
         W[k, j] = w / scale
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=CACHE)
 def _truncate_l1_all(W, q, scale, total):
     """:func:`_truncate_l1` of every feature (after a dense update, at the end of an epoch)."""
     for j in range(W.shape[1] - 1):
         _truncate_l1(W, q, j, scale, total)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=CACHE)
 def _adaptive_update(W, grad, opt, eta, hyper, counters):
     """Heavy-ball momentum or Adam step ``W -= eta * direction(grad)``, dense in W.
 
@@ -389,13 +394,13 @@ def _adaptive_update(W, grad, opt, eta, hyper, counters):
                 W[k, j] -= step * v
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _decay_scale(scale, eta, alpha_l2):
     """Multiply the lazy scale by the L2 decay of one step (clamped at zero as in sklearn)."""
     return scale * max(0.0, 1.0 - eta * alpha_l2)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=CACHE)
 def _fold_scale(W, scale):
     """Write ``W[:, :-1] *= scale`` and return the new scale, 1."""
     n_features = W.shape[1] - 1
@@ -405,7 +410,7 @@ def _fold_scale(W, scale):
     return 1.0
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=CACHE)
 def _add_to_average(W, scale, avg, counters):
     """Add the current model to the running sum ``avg`` (dense, O(n_outputs * n_features))."""
     n_features = W.shape[1] - 1
@@ -416,7 +421,7 @@ def _add_to_average(W, scale, avg, counters):
     counters[N_AVERAGED] += 1.0
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _position_ahead(r, stop, next_first):
     """Position in ``order`` of the row a chunk prefetches while at position ``r``.
 
@@ -430,7 +435,7 @@ def _position_ahead(r, stop, next_first):
     return ahead + (next_first - stop if ahead >= stop else 0)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _row_pair(X, sample_weight, order, r, stop, next_first):
     """The rows at positions ``r`` and ``r + 1`` of a chunk, and the weight of the second.
 
@@ -448,7 +453,7 @@ def _row_pair(X, sample_weight, order, r, stop, next_first):
     return i, i2, 0.0 if odd else sample_weight[i2]
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _score_tile(x, x2, coef, scale, intercept, k, z, z2):
     """Write the logits of classes ``k .. k + 3`` of the rows ``x``, ``x2`` to ``z``, ``z2``.
 
@@ -483,7 +488,7 @@ def _score_tile(x, x2, coef, scale, intercept, k, z, z2):
     z2[k + 3] = b3 * scale + intercept[k + 3]
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _score_pair(x, x2, coef, scale, intercept, z, z2):
     """Write the logits of every class for the rows ``x`` and ``x2`` to ``z`` and ``z2``.
 
@@ -505,7 +510,7 @@ def _score_pair(x, x2, coef, scale, intercept, z, z2):
         z2[k] = acc2 * scale + intercept[k]
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _binary_rows(
     X, y, sample_weight, order, first, stop, next_first, w, scale, inv_size, total, g, z
 ):
@@ -534,7 +539,7 @@ def _binary_rows(
         g[n_features] += d + d2
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _multinomial_rows(
     X, y, sample_weight, order, first, stop, next_first, W, scale, inv_size, total, g, z, z2
 ):
@@ -569,7 +574,7 @@ def _multinomial_rows(
 # _nrt=False: compiled without reference counting. It allocates nothing, and the views it
 # takes per row (of X, of the logits) each cost two atomic operations on a counter that
 # every thread shares (D2: 5% of a one-thread epoch).
-@njit(nogil=True, cache=True, fastmath=_REASSOCIATE, _nrt=False)
+@njit(nogil=True, cache=CACHE, fastmath=_REASSOCIATE, _nrt=False)
 def _chunk_gradient(
     X, y, sample_weight, order, batch_size, b, t, n_chunks, W, scale, losses, grads, logits
 ):  # fmt: skip
@@ -599,7 +604,7 @@ def _chunk_gradient(
     )  # fmt: skip
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _batch_update(b, steps, first_averaged, W, q, opt, avg, counters, hyper, grads, scale):
     """Sum the chunk gradients of batch ``b`` in chunk order and update the model.
 
@@ -661,13 +666,13 @@ CHUNKS_DONE = 8  # chunk gradients finished so far
 BATCHES_DONE = 16  # updates applied so far
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _take_task(sync):
     """Index of the next task nobody has taken yet."""
     return _atomic_add(sync, NEXT_TASK, 1)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _wait_for_updates(sync, n_updates):
     """Return once ``n_updates`` batch updates are applied and visible to this thread.
 
@@ -684,19 +689,19 @@ def _wait_for_updates(sync, n_updates):
             _yield_cpu()
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _finish_chunk(sync):
     """Count a finished chunk gradient; returns how many were finished before it."""
     return _atomic_add(sync, CHUNKS_DONE, 1)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _publish_updates(sync, n_updates):
     """Make the first ``n_updates`` batch updates visible to the other threads."""
     _store_release(sync, BATCHES_DONE, n_updates)
 
 
-@njit(nogil=True, cache=True, fastmath=_REASSOCIATE)
+@njit(nogil=True, cache=CACHE, fastmath=_REASSOCIATE)
 def _run_tasks(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grads, losses, sync, shared_scale,
@@ -729,7 +734,7 @@ def _run_tasks(
         task = _take_task(sync)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _dense_epoch(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grads, losses,
@@ -780,14 +785,14 @@ def _dense_epoch(
     return _epoch_end(W, scale, losses)
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=CACHE)
 def _check_logits_buffer(W, logits):
     """Raise unless ``logits`` holds the logits of two rows per chunk (no writes past it)."""
     if logits.shape[1] < 2 * W.shape[0]:
         raise ValueError("logits needs 2 * n_outputs columns")
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=CACHE)
 def _start_losses(losses):
     """Start every chunk's running loss (see :func:`_add_loss`)."""
     for t in range(losses.shape[0]):
@@ -795,7 +800,7 @@ def _start_losses(losses):
         losses[t, 1] = 1.0
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=CACHE)
 def _epoch_end(W, scale, losses):
     """Fold the lazy scale into ``W``; return the epoch's loss, summed in chunk order."""
     _fold_scale(W, scale)
@@ -805,7 +810,7 @@ def _epoch_end(W, scale, losses):
     return loss
 
 
-@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+@njit(cache=CACHE, nogil=True, fastmath=_REASSOCIATE)
 def dense_epoch(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grads, losses,
@@ -872,7 +877,7 @@ def dense_epoch(
     )  # fmt: skip
 
 
-@njit(cache=True, nogil=True, fastmath=_REASSOCIATE)
+@njit(cache=CACHE, nogil=True, fastmath=_REASSOCIATE)
 def dense_epoch_parallel(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grads, losses,
@@ -895,7 +900,7 @@ def dense_epoch_parallel(
     return _epoch_end(W, shared_scale[0], losses)
 
 
-@njit(cache=True, nogil=True, parallel=_PRANGE_ONLY)
+@njit(cache=CACHE, nogil=True, parallel=_PRANGE_ONLY)
 def _run_threads(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grads, losses, sync, shared_scale,
@@ -912,7 +917,7 @@ def _run_threads(
         )  # fmt: skip
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _prefetch_csr_row(data, indices, indptr, i):
     """Prefetch ``data`` and ``indices`` of row ``i``.
 
@@ -924,7 +929,7 @@ def _prefetch_csr_row(data, indices, indptr, i):
     _prefetch_span(indices, indptr[i], indptr[i + 1])
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _flush_average(W, scale_sum, avg, marks, j):
     """Bring feature ``j`` of the lazily averaged sum up to date (CSR plain SGD).
 
@@ -937,14 +942,14 @@ def _flush_average(W, scale_sum, avg, marks, j):
         avg[k, j] += W[k, j] * delta
 
 
-@njit(nogil=True, cache=True)
+@njit(nogil=True, cache=CACHE)
 def _flush_all_averages(W, scale_sum, avg, marks):
     """:func:`_flush_average` of every feature."""
     for j in range(W.shape[1] - 1):
         _flush_average(W, scale_sum, avg, marks, j)
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _column(indices, p):
     """The column of nonzero ``p`` as an unsigned index.
 
@@ -955,7 +960,7 @@ def _column(indices, p):
     return np.uint64(indices[p])
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _sparse_dot(w, indices, data, start, stop):
     """``sum(w[indices[p]] * data[p] for p in range(start, stop))`` in four partial sums.
 
@@ -976,7 +981,7 @@ def _sparse_dot(w, indices, data, start, stop):
     return (a0 + a1) + (a2 + a3)
 
 
-@njit(cache=True, nogil=True, _nrt=False)
+@njit(cache=CACHE, nogil=True, _nrt=False)
 def csr_epoch(
     data, indices, indptr, y, sample_weight, order, batch_size, steps, first_averaged,
     W, q, opt, avg, counters, hyper, logits, grad, marks, total,
@@ -1090,7 +1095,7 @@ def csr_epoch(
     return total[0] + np.log(total[1])
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _softmax_rows(out):
     """Replace the logits in each row of ``out`` by the class probabilities.
 
@@ -1122,7 +1127,7 @@ def _softmax_rows(out):
             z[k] *= share
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _sigmoid_columns(out):
     """Replace the logits in ``out[:, 0]`` by ``1 - sigmoid``, with ``sigmoid`` in ``out[:, 1]``.
 
@@ -1144,7 +1149,7 @@ def _sigmoid_columns(out):
 # share it, which saves the first predict_proba a second compilation of the exp.
 # "contract" lets the exp's polynomial use fused multiply-adds: 1.25 instead of 1.8 ns a
 # value, and closer to the exact exp.
-@njit(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+@njit(nogil=True, cache=CACHE, error_model="numpy", fastmath={"contract"})
 def _block_probabilities(out):
     """Replace the logits in the rows ``out`` by class probabilities (2 columns: binary)."""
     if out.shape[1] == 2:
@@ -1155,7 +1160,7 @@ def _block_probabilities(out):
 
 # Compiled once and called per block, like _block_probabilities: inlined, the serial and
 # the threaded kernel each compiled it, and the first threaded predict took 1.8 s, not 1.3.
-@njit(nogil=True, cache=True, fastmath=_REASSOCIATE)
+@njit(nogil=True, cache=CACHE, fastmath=_REASSOCIATE)
 def _score_block(X, coef, intercept, out):
     """Write the logits of the rows ``X`` to ``out``; return how many are not finite.
 
@@ -1180,7 +1185,7 @@ def _score_block(X, coef, intercept, out):
     return n_bad
 
 
-@njit(inline="always", nogil=True, cache=True)
+@njit(inline="always", nogil=True, cache=CACHE)
 def _dense_scores(X, coef, intercept, proba, out):
     """Body of :func:`dense_scores` and :func:`dense_scores_parallel` (see there).
 
@@ -1200,7 +1205,7 @@ def _dense_scores(X, coef, intercept, proba, out):
 
 # error_model="numpy": no division here can be by zero, and numba's default checks every
 # division for it, which keeps the loop of _sigmoid_columns scalar.
-@njit(cache=True, nogil=True, fastmath=_REASSOCIATE, error_model="numpy")
+@njit(cache=CACHE, nogil=True, fastmath=_REASSOCIATE, error_model="numpy")
 def dense_scores(X, coef, intercept, proba, out):
     """Logits or class probabilities of the rows of a dense matrix, in one pass over X.
 
@@ -1226,13 +1231,13 @@ def dense_scores(X, coef, intercept, proba, out):
     return _dense_scores(X, coef, intercept, proba, out)
 
 
-@njit(cache=True, nogil=True, parallel=True, fastmath=_REASSOCIATE, error_model="numpy")
+@njit(cache=CACHE, nogil=True, parallel=True, fastmath=_REASSOCIATE, error_model="numpy")
 def dense_scores_parallel(X, coef, intercept, proba, out):
     """:func:`dense_scores` with rows split among numba's threads (same results)."""
     return _dense_scores(X, coef, intercept, proba, out)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=CACHE, nogil=True)
 def shuffled_blocks(block, uniforms, out):
     """Write ``0 .. len(out) - 1`` to ``out`` in shuffled blocks of ``block`` consecutive values.
 
