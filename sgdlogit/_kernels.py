@@ -1158,28 +1158,62 @@ def _block_probabilities(out):
         _softmax_rows(out)
 
 
+@njit(inline="always", nogil=True, cache=CACHE)
+def _score_quad(X, i, coef, intercept, out):
+    """Write the logits of the rows ``X[i : i + 4]`` to ``out[i : i + 4]``, class by class.
+
+    For models of fewer than four outputs (binary, three classes): four dot products in
+    one loop, each load of ``coef`` serving four rows.
+    """
+    x = X[i]
+    x2 = X[i + 1]
+    x3 = X[i + 2]
+    x4 = X[i + 3]
+    for k in range(coef.shape[0]):
+        c = coef[k]
+        a = a2 = a3 = a4 = _zero_like(x)
+        for j in range(x.shape[0]):
+            a += x[j] * c[j]
+            a2 += x2[j] * c[j]
+            a3 += x3[j] * c[j]
+            a4 += x4[j] * c[j]
+        out[i, k] = a + intercept[k]
+        out[i + 1, k] = a2 + intercept[k]
+        out[i + 2, k] = a3 + intercept[k]
+        out[i + 3, k] = a4 + intercept[k]
+
+
 # Compiled once and called per block, like _block_probabilities: inlined, the serial and
 # the threaded kernel each compiled it, and the first threaded predict took 1.8 s, not 1.3.
 @njit(nogil=True, cache=CACHE, fastmath=_REASSOCIATE)
 def _score_block(X, coef, intercept, out):
     """Write the logits of the rows ``X`` to ``out``; return how many are not finite.
 
-    Rows go in pairs, the two dot products sharing the loads of ``coef``: one row at a
-    time, the end of every dot product (a horizontal sum) left the loads of X waiting,
-    and two threads scored D1's test rows in 1.6-1.8x the time of numpy's ``X @ coef.T``
+    Several rows at a time share the loads of ``coef``: one row at a time, the end of
+    every dot product (a horizontal sum) left the loads of X waiting, and two threads
+    scored D1's test rows in 1.6-1.8x the time of numpy's ``X @ coef.T``. Models of fewer
+    than four outputs take rows by four (:func:`_score_quad`; pairs took 10% longer on
+    200,000 x 100 float64 rows), others by two with four classes at a time
     (:func:`_score_pair`).
     """
     n_rows = X.shape[0]
     n_outputs = coef.shape[0]
     n_bad = 0
-    for i in range(0, n_rows, 2):
+    first_paired = 0
+    if n_outputs < 4:
+        first_paired = n_rows - n_rows % 4
+        for i in range(0, first_paired, 4):
+            _score_quad(X, i, coef, intercept, out)
+        # counted in one loop after the rows, not after every four (5% of a predict_proba)
+        for i in range(first_paired):
+            for k in range(n_outputs):
+                n_bad += not np.isfinite(out[i, k])
+    for i in range(first_paired, n_rows, 2):
         i2 = min(i + 1, n_rows - 1)
         two = i2 > i  # an odd last row is scored twice but counted once
-        x = X[i]
-        x2 = X[i2]
         z = out[i]
         z2 = out[i2]
-        _score_pair(x, x2, coef, 1.0, intercept, z, z2)
+        _score_pair(X[i], X[i2], coef, 1.0, intercept, z, z2)
         for k in range(n_outputs):
             n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
     return n_bad

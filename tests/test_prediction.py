@@ -33,31 +33,36 @@ def reference_scores(X, coef, intercept, proba):
     return softmax(logits, axis=1)
 
 
-# classes go by four, the rest one at a time: 7 and 10 take both paths
-@pytest.mark.parametrize("n_outputs", [1, 4, 7, 10])
+# Fewer than four outputs go by four rows, the others by two rows and four classes, the
+# rest one class at a time: 7 and 10 take both; the last block of 64 rows leaves 3, 1 and
+# 2 rows after the last four.
+@pytest.mark.parametrize("n_rows", [499, 501, 510])
+@pytest.mark.parametrize("n_outputs", [1, 3, 4, 7, 10])
 @pytest.mark.parametrize("proba", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_jobs", [None, 2])
-def test_scores_match_numpy(rng, n_outputs, proba, dtype, n_jobs, monkeypatch):
+def test_scores_match_numpy(rng, n_rows, n_outputs, proba, dtype, n_jobs, monkeypatch):
     # a threshold of 0 sends even this small input through the threaded kernel
     monkeypatch.setattr(_prediction, "MIN_PARALLEL_WORK", 0)
-    X = (rng.normal(size=(501, 13)) * 4).astype(dtype)
+    X = (rng.normal(size=(n_rows, 13)) * 4).astype(dtype)
     coef, intercept = random_model(rng, n_outputs, 13, dtype)
     out, all_finite = _prediction.dense_scores(X, coef, intercept, proba=proba, n_jobs=n_jobs)
     assert all_finite
     assert out.dtype == dtype
-    assert out.shape == (501, 2 if proba and n_outputs == 1 else n_outputs)
+    assert out.shape == (n_rows, 2 if proba and n_outputs == 1 else n_outputs)
     # float32 logits of size ~20 carry an absolute rounding error of ~1e-6
     tol = 1e-5 if dtype == np.float32 else 1e-12
     expected = reference_scores(X, coef, intercept, proba)
     np.testing.assert_allclose(out, expected, rtol=tol, atol=tol)
 
 
-def test_threaded_kernel_is_bit_identical_to_serial(rng):
+@pytest.mark.parametrize("n_outputs", [1, 6])
+def test_threaded_kernel_is_bit_identical_to_serial(rng, n_outputs):
     X = rng.normal(size=(3001, 17))
-    coef, intercept = random_model(rng, 6, 17, np.float64)
+    coef, intercept = random_model(rng, n_outputs, 17, np.float64)
     for proba in (False, True):
-        serial, threaded = np.empty((3001, 6)), np.empty((3001, 6))
+        n_columns = 2 if proba and n_outputs == 1 else n_outputs
+        serial, threaded = np.empty((3001, n_columns)), np.empty((3001, n_columns))
         assert kernels.dense_scores(X, coef, intercept, proba, serial) == 0
         assert kernels.dense_scores_parallel(X, coef, intercept, proba, threaded) == 0
         assert np.array_equal(serial, threaded)
@@ -65,8 +70,9 @@ def test_threaded_kernel_is_bit_identical_to_serial(rng):
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("proba", [False, True])
-@pytest.mark.parametrize("n_rows", [50, 51])  # rows go in pairs; 51 leaves the last alone
-@pytest.mark.parametrize("n_outputs", [1, 5])
+# rows go by four (fewer than four outputs) or two: the last row is in a pair or alone
+@pytest.mark.parametrize("n_rows", [49, 50, 51, 52])
+@pytest.mark.parametrize("n_outputs", [1, 3, 5])
 def test_non_finite_features_are_counted(rng, bad, proba, n_rows, n_outputs):
     X = rng.normal(size=(n_rows, 4))
     X[[3, 17, n_rows - 1], [0, 2, 3]] = bad
