@@ -38,6 +38,7 @@ from sgdlogit import _kernels as kernels
 from sgdlogit._training import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, TrainingState
 
 RTOL = 1e-10
+REWRITE_RTOL = 1e-8  # two references that compute the same epoch in other orders
 
 # ----------------------------------------------------------------------------- reference
 
@@ -447,7 +448,12 @@ def test_csr_kernel_matches_lazy_numpy_reference(problem, path):
 def test_lazy_reference_equals_dense_reference_without_l1(problem):
     """Lazy averaging and the sparse update are exact rewrites of the dense epoch; only the
     lazy L1 truncation changes the result (so the CSR reference is not a copy of the
-    kernel's quirks)."""
+    kernel's quirks).
+
+    Exact up to rounding: the two forms round differently once steps with ``eta * alpha``
+    near or above 1 shrink the scale to almost 0 (up to 5.5e-10 apart, relatively, in a
+    thorough run), hence 1e-8 here; each kernel matches its own reference to ``RTOL``.
+    """
     p = problem
     X = p["X"]
     hyper = p["hyper"].copy()
@@ -458,8 +464,8 @@ def test_lazy_reference_equals_dense_reference_without_l1(problem):
         args = (p["y"], p["sw"], order, p["batch_size"], steps, p["first_averaged"])
         loss_dense = reference_dense_epoch(X.toarray(), *args, dense, 1)
         loss_lazy = reference_csr_epoch(X, *args, lazy)
-        assert_close(loss_lazy, loss_dense)
-    assert_models_close(lazy, dense)
+        assert_close(loss_lazy, loss_dense, rtol=REWRITE_RTOL)
+    assert_models_close(lazy, dense, rtol=REWRITE_RTOL)
 
 
 @fuzz_settings(max_examples=200)
