@@ -43,7 +43,7 @@ def _ensure_private_directory(path):
 
 
 def _fallback_locator_class():
-    # numba >= 0.62 names its locators without the leading underscore
+    # recent numba (0.68) names its locators without the leading underscore of older ones
     user_wide = getattr(caching, "UserWideCacheLocator", None) or caching._UserWideCacheLocator
 
     class PrivateTempCacheLocator(user_wide):
