@@ -84,13 +84,18 @@ def caching_possible(py_file):
     Called once, before the kernels are defined, so that their decorators get
     ``cache=False`` rather than an error.
     """
-    if _numba_finds_a_cache(py_file):
-        return True
-    implementation = caching.FunctionCache._impl_class
-    locator = _fallback_locator_class()
-    # on the class that caches jitted functions, after numba's own locators
-    implementation._locator_classes = [*implementation._locator_classes, locator]
-    if _numba_finds_a_cache(py_file):
+    try:
+        if _numba_finds_a_cache(py_file):
+            return True
+        implementation = caching.FunctionCache._impl_class
+        locator = _fallback_locator_class()
+        # on the class that caches jitted functions, after numba's own locators
+        implementation._locator_classes = [*implementation._locator_classes, locator]
+        if _numba_finds_a_cache(py_file):
+            return True
+    except AttributeError:
+        # numba's caching internals have moved: leave caching to numba, as it would be
+        # without this module
         return True
     warnings.warn(
         "numba cannot cache sgdlogit's compiled kernels: neither the installation "

@@ -120,3 +120,13 @@ def test_kernels_compile_uncached_with_a_warning_where_nothing_is_writable(
     [warning] = result["warnings"]
     assert "numba cannot cache sgdlogit's compiled kernels" in warning
     assert "NUMBA_CACHE_DIR" in warning
+
+
+def test_caching_is_left_to_numba_when_its_internals_move(monkeypatch):
+    """A numba whose caching classes are named otherwise gets cache=True, as before."""
+    from numba.core import caching
+
+    from sgdlogit import _kernel_cache
+
+    monkeypatch.delattr(caching, "FunctionCache")
+    assert _kernel_cache.caching_possible(_kernel_cache.__file__) is True
