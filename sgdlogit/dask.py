@@ -33,7 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
-from sgdlogit._classifier import SGDLogitClassifier
+from sgdlogit._classifier import SGDLogitClassifier, _check_csr_structure
 from sgdlogit._objective import log_loss_per_sample, penalty_value
 
 try:
@@ -388,6 +388,8 @@ def _build_shard(x_blocks, y_blocks, w_blocks, classes, class_weight):
         X = sp.vstack(x_blocks, format="csr")
     else:
         X = np.concatenate(x_blocks, axis=0)
+    # before any product with X: a malformed block would make scipy read outside it
+    _check_csr_structure(X)
     y = np.concatenate(y_blocks, axis=0)
     y_index = np.searchsorted(classes, y)
     unknown = (y_index >= classes.shape[0]) | (classes[np.minimum(y_index, len(classes) - 1)] != y)

@@ -291,6 +291,30 @@ def test_input_errors(client):
         sgd_dask.fit(SGDLogitClassifier(), X_blocks, y_blocks, classes=[0, 5], client=client)
 
 
+def test_malformed_csr_block_is_refused(client):
+    """A block with a column past the end is refused on its worker, before the first
+    product with it (scipy's would read outside the arrays)."""
+    X, y = make_data(2, n_samples=400)
+
+    def column_past_the_end(block):
+        block = sp.csr_matrix(block)
+        if block.nnz:
+            block.indices[-1] = block.shape[1]
+        return block
+
+    refused = pytest.raises(ValueError, match="X is not a valid CSR matrix: its column indices")
+    # the shard is checked as it is built, before the first round evaluates the model on it
+    classes, class_weight = np.unique(y), np.ones(2)
+    for n_blocks in (1, 2):
+        blocks = [column_past_the_end(X[i * 100 : (i + 1) * 100]) for i in range(n_blocks)]
+        with refused:
+            sgd_dask._build_shard(blocks, [y[:100]] * n_blocks, [None] * n_blocks, classes,
+                                  class_weight)  # fmt: skip
+    X_blocks = da.from_array(X, chunks=(100, -1)).map_blocks(column_past_the_end)
+    with refused:
+        sgd_dask.fit(SGDLogitClassifier(), X_blocks, da.from_array(y, chunks=100), client=client)
+
+
 def test_missing_dask_gives_an_import_error_naming_the_extra():
     code = textwrap.dedent(
         """
