@@ -689,6 +689,14 @@ def test_optimal_learning_rate_needs_positive_alpha(data, method):
 # ----------------------------------------------------------------------------- fit arguments
 
 
+def assert_init_refused_like_sgdclassifier(X, y, kwargs, pattern):
+    """SGDClassifier refuses these initial weights too; ours says what shape it expects."""
+    reference = error_of(lambda: sgd().fit(X, y, **kwargs))
+    assert "does not match dataset" in str(reference)
+    with pytest.raises(type(reference), match=pattern):
+        ours().fit(X, y, **kwargs)
+
+
 @pytest.mark.parametrize(
     "kwargs, pattern",
     [
@@ -703,10 +711,7 @@ def test_optimal_learning_rate_needs_positive_alpha(data, method):
 )
 def test_init_of_wrong_shape_binary(data, kwargs, pattern):
     X, y = data
-    reference = error_of(lambda: sgd().fit(X, y, **kwargs))
-    assert "does not match dataset" in str(reference)
-    with pytest.raises(type(reference), match=pattern):
-        ours().fit(X, y, **kwargs)
+    assert_init_refused_like_sgdclassifier(X, y, kwargs, pattern)
 
 
 @pytest.mark.parametrize(
@@ -722,10 +727,7 @@ def test_init_of_wrong_shape_binary(data, kwargs, pattern):
 )
 def test_init_of_wrong_shape_multiclass(data3, kwargs, pattern):
     X, y = data3
-    reference = error_of(lambda: sgd().fit(X, y, **kwargs))
-    assert "does not match dataset" in str(reference)
-    with pytest.raises(type(reference), match=pattern):
-        ours().fit(X, y, **kwargs)
+    assert_init_refused_like_sgdclassifier(X, y, kwargs, pattern)
 
 
 @pytest.mark.parametrize(
@@ -743,10 +745,7 @@ def test_init_of_the_right_size_but_another_shape_multiclass(kwargs, pattern):
         n_samples=60, n_features=4, n_informative=3, n_redundant=0, n_classes=3,
         random_state=0,
     )  # fmt: skip
-    reference = error_of(lambda: sgd().fit(X, y, **kwargs))
-    assert "does not match dataset" in str(reference)
-    with pytest.raises(type(reference), match=pattern):
-        ours().fit(X, y, **kwargs)
+    assert_init_refused_like_sgdclassifier(X, y, kwargs, pattern)
 
 
 @pytest.mark.parametrize(
