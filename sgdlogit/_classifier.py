@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.linear_model._base import LinearClassifierMixin, SparseCoefMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -62,12 +62,12 @@ BLOCK_SHUFFLE_BYTES = 32 * 2**20
 
 
 def _matmul(X, coef_t):
-    """``X @ coef_t`` without BLAS for dense X.
+    """``X @ coef_t`` without BLAS for dense X and dense coefficients.
 
     BLAS threads spin after every call and then compete for the cores with the other fits
     of a threaded GridSearchCV; a plain matrix-vector product is memory-bound anyway.
     """
-    if sp.issparse(X):
+    if sp.issparse(X) or sp.issparse(coef_t):
         return safe_sparse_dot(X, coef_t, dense_output=True)
     return np.einsum("ij,jk->ik", X, coef_t)
 
@@ -187,7 +187,9 @@ class _DivergenceError(ValueError):
     """The weights or the loss became non-finite during training."""
 
 
-class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstimator):
+class SGDLogitClassifier(
+    CallbackSupportMixin, LinearClassifierMixin, SparseCoefMixin, BaseEstimator
+):
     r"""Logistic regression trained by mini-batch stochastic gradient descent.
 
     Binary problems fit :math:`p(y=1|x) = \sigma(x^T w + b)`; problems with :math:`K > 2`
@@ -306,7 +308,8 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-        Coefficients, in the dtype of ``X`` (float32 or float64).
+        Coefficients, in the dtype of ``X`` (float32 or float64); a CSR matrix after
+        :meth:`sparsify`.
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts.
     n_features_in_ : int
@@ -667,13 +670,16 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         )
         from sgdlogit import _prediction
 
-        if _prediction.kernel_applies(X):
+        if _prediction.kernel_applies(X) and not sp.issparse(self.coef_):
             # one compiled pass computes the logits and, if asked, the probabilities
             out, all_finite = _prediction.dense_scores(
                 X, self.coef_, self.intercept_, proba=proba, n_jobs=self.n_jobs
             )
         else:
             _check_csr_structure(X)  # scipy's product would read outside X (or crash)
+            if sp.issparse(self.coef_):
+                # the product skips zero coefficients: a NaN feature may not reach a logit
+                self._check_finite_input(X)
             out = _matmul(X, self.coef_.T) + self.intercept_
             all_finite = bool(np.all(np.isfinite(out)))
             if proba:
@@ -699,6 +705,37 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         if decision.ndim == 1:
             return np.column_stack([log_expit(-decision), log_expit(decision)])
         return log_softmax(decision, axis=1)
+
+    def sparsify(self):
+        """Store ``coef_`` as a CSR matrix.
+
+        With an L1 or elastic-net penalty most coefficients can be exactly zero; a CSR
+        ``coef_`` then takes less memory and space on disk, and prediction multiplies by
+        the nonzero coefficients only. With few zeros it takes more memory: it pays off
+        when ``(coef_ == 0).mean()`` is above about one half. ``intercept_`` stays dense.
+
+        Prediction works on either form and gives the same results. Fitting again
+        (``fit`` with ``warm_start``, or ``partial_fit``) also works, and leaves a dense
+        ``coef_``, as every fit does.
+
+        Returns
+        -------
+        self : SGDLogitClassifier
+            The estimator, with a ``scipy.sparse.csr_matrix`` ``coef_``.
+        """
+        return super().sparsify()
+
+    def densify(self):
+        """Store ``coef_`` as a dense array again, as after :meth:`fit`.
+
+        Does nothing if ``coef_`` is already dense.
+
+        Returns
+        -------
+        self : SGDLogitClassifier
+            The estimator, with an ndarray ``coef_``.
+        """
+        return super().densify()
 
     # ------------------------------------------------------------------ helpers
 
@@ -838,6 +875,8 @@ class SGDLogitClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseEstima
         # is refused, not reshaped.
         coef = np.zeros((n_outputs, n_features))
         if coef_init is not None:
+            if sp.issparse(coef_init):  # a coef_ after sparsify()
+                coef_init = coef_init.toarray()
             coef_init = np.asarray(coef_init, dtype=np.float64)
             binary_vector = n_outputs == 1 and coef_init.size == n_features
             if coef_init.shape != coef.shape and not binary_vector:

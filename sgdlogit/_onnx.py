@@ -8,6 +8,7 @@ precision of the input: float32 inputs use float32 weights, float64 inputs float
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 from sgdlogit._classifier import SGDLogitClassifier
 
@@ -78,7 +79,8 @@ def _convert(scope, operator, container):
     inputs = X.full_name
     if not isinstance(X.type, (DoubleTensorType, FloatTensorType)):
         inputs = node("Cast", [inputs], "cast_input", to=proto)
-    coef = constant("coef", np.asarray(model.coef_, dtype=dtype).T)
+    coef_ = model.coef_.toarray() if sp.issparse(model.coef_) else model.coef_
+    coef = constant("coef", np.asarray(coef_, dtype=dtype).T)
     intercept = constant("intercept", np.asarray(model.intercept_, dtype=dtype))
     decision = node("Add", [node("MatMul", [inputs, coef], "matmul"), intercept], "decision")
 

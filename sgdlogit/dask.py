@@ -282,7 +282,8 @@ def _train(estimator, X, shards, weight_sums, classes, local_epochs, max_rounds)
                 f"warm_start requires {n_features} features, as X has; the estimator was "
                 f"fitted with {estimator.coef_.shape[1]}."
             )
-        coef = np.array(estimator.coef_, dtype=np.float64)
+        coef = estimator.coef_
+        coef = np.array(coef.toarray() if sp.issparse(coef) else coef, dtype=np.float64)
         intercept = np.array(estimator.intercept_, dtype=np.float64).reshape(n_outputs)
     local = clone(estimator).set_params(
         max_iter=local_epochs,

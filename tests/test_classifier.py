@@ -287,6 +287,62 @@ def test_l1_gives_exact_zeros():
     assert np.sum(sparse_l1.coef_ == 0.0) >= 30
 
 
+def l1_model(n_classes, dtype):
+    X, y = make_classification(
+        n_samples=600, n_features=30, n_informative=4, n_redundant=0, n_classes=n_classes,
+        random_state=0,
+    )  # fmt: skip
+    X = StandardScaler().fit_transform(X).astype(dtype)
+    clf = SGDLogitClassifier(penalty="l1", alpha=0.02, random_state=0, max_iter=3, tol=None)
+    return clf.fit(X, y), X, y
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_sparsify_keeps_the_predictions(n_classes, dtype):
+    clf, X, _ = l1_model(n_classes, dtype)
+    dense_coef = clf.coef_.copy()
+    assert np.mean(dense_coef == 0) > 0.5
+    methods = ["decision_function", "predict_proba", "predict_log_proba", "predict"]
+    before = {(m, c): getattr(clf, m)(c(X)) for m in methods for c in (np.asarray, sp.csr_matrix)}
+    assert clf.sparsify() is clf
+    assert sp.issparse(clf.coef_) and clf.coef_.format == "csr"
+    assert clf.coef_.dtype == dtype
+    assert clf.coef_.nnz == np.count_nonzero(dense_coef)
+    np.testing.assert_array_equal(clf.coef_.toarray(), dense_coef)
+    tolerance = 1e-6 if dtype == np.float32 else 1e-13
+    for copy in (clf, pickle.loads(pickle.dumps(clf))):
+        for (method, container), expected in before.items():
+            got = getattr(copy, method)(container(X))
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+    assert clf.densify() is clf
+    assert type(clf.coef_) is np.ndarray
+    np.testing.assert_array_equal(clf.coef_, dense_coef)
+    assert clf.densify().coef_ is clf.coef_  # a no-op on a dense coef_
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_training_continues_after_sparsify(n_classes):
+    # SGDClassifier and LogisticRegression fail on a sparse coef_; ours goes on training
+    # from the same weights, exactly as from the dense coef_
+    clf, X, y = l1_model(n_classes, np.float64)
+    sparsified = pickle.loads(pickle.dumps(clf)).sparsify()
+    for continued in (clf, sparsified):
+        continued.partial_fit(X, y)
+        assert type(continued.coef_) is np.ndarray
+    np.testing.assert_array_equal(sparsified.coef_, clf.coef_)
+    sparsified.sparsify()
+    for continued in (clf, sparsified):
+        continued.set_params(warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(sparsified.coef_, clf.coef_)
+    from_dense = clone(clf).set_params(warm_start=False)
+    from_sparse = clone(clf).set_params(warm_start=False)
+    from_dense.fit(X, y, coef_init=clf.coef_, intercept_init=clf.intercept_)
+    from_sparse.fit(X, y, coef_init=sp.csr_matrix(clf.coef_), intercept_init=clf.intercept_)
+    np.testing.assert_array_equal(from_sparse.coef_, from_dense.coef_)
+
+
 def test_average_is_the_mean_of_the_iterates():
     """With one update per call, the averaged model is the mean of the iterates."""
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)

@@ -4,6 +4,7 @@ The tests share one real ``distributed.LocalCluster`` (2 worker processes, one t
 on loopback), started once for the module and shut down at its end.
 """
 
+import copy
 import subprocess
 import sys
 import textwrap
@@ -232,6 +233,8 @@ def test_warm_start_continues_from_the_model(client):
     continued = sgd_dask.fit(model.set_params(warm_start=True), X_blocks, y_blocks, **params)
     assert not np.array_equal(continued.coef_, model.coef_)
     assert continued.loss_curve_[-1] <= model.loss_curve_[-1] * 1.01
+    from_sparse = sgd_dask.fit(copy.deepcopy(model).sparsify(), X_blocks, y_blocks, **params)
+    np.testing.assert_array_equal(from_sparse.coef_, continued.coef_)
 
 
 def test_the_returned_model_refits_with_warm_start(client):

@@ -115,6 +115,34 @@ def test_non_finite_x(data, method, container, bad, literal):
     )
 
 
+@pytest.mark.parametrize("method", [*PREDICT_METHODS, "score"])
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
+def test_non_finite_x_after_sparsify(data3, method, container):
+    # the sparse product skips the zero coefficients, so it cannot find a NaN in their
+    # features: the prediction of a sparsified model must look for it in X itself
+    X, y = data3
+    clf = ours(penalty="l1", alpha=0.5).fit(X, y).sparsify()
+    ref = sgd(penalty="l1", alpha=0.5).fit(X, y).sparsify()
+    zero_columns = np.flatnonzero(np.all(clf.coef_.toarray() == 0, axis=0))
+    assert zero_columns.size  # alpha large enough to zero a whole feature
+    X_bad = X.copy()
+    X_bad[3, zero_columns[0]] = np.nan
+    assert_same_error(
+        lambda: run(clf, method, container(X_bad), y),
+        lambda: run(ref, method, container(X_bad), y),
+        "Input X contains NaN.",
+    )
+
+
+@pytest.mark.parametrize("method", ["sparsify", "densify"])
+def test_sparsify_before_fit(method):
+    assert_same_error(
+        getattr(ours(), method),
+        getattr(sgd(), method),
+        f"must be fitted before {method}ing.",
+    )
+
+
 def test_non_finite_x_float32_names_float32(data):
     X, y = data
     X_bad = X.astype(np.float32)

@@ -172,6 +172,16 @@ def test_onnx_double_input_matches_to_rounding(n_classes):
     np.testing.assert_array_equal(onnx_labels, clf.predict(X))
 
 
+def test_onnx_export_of_a_sparsified_model():
+    X, y = make_data(3)
+    clf = SGDLogitClassifier(penalty="l1", alpha=0.05, random_state=0).fit(X, y)
+    assert np.any(clf.coef_ == 0)
+    clf.sparsify()
+    onnx_labels, probabilities = onnx_probabilities(clf, X)
+    np.testing.assert_allclose(probabilities, clf.predict_proba(X), rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(onnx_labels, clf.predict(X))
+
+
 def test_onnx_zipmap_output_and_repeated_registration():
     skl2onnx = pytest.importorskip("skl2onnx")
     ort = pytest.importorskip("onnxruntime")
