@@ -28,8 +28,7 @@ def reference_scores(X, coef, intercept, proba):
     if not proba:
         return logits
     if coef.shape[0] == 1:
-        p = expit(logits[:, 0])
-        return np.column_stack([1 - p, p])
+        return np.column_stack([expit(-logits[:, 0]), expit(logits[:, 0])])
     return softmax(logits, axis=1)
 
 
@@ -179,6 +178,30 @@ def test_every_input_layout_predicts_the_same(n_classes):
         np.testing.assert_allclose(clf.decision_function(layout), expected_decision, rtol=1e-12)
     threaded = SGDLogitClassifier(random_state=0, n_jobs=2).fit(X, y)
     np.testing.assert_array_equal(threaded.predict(X), clf.classes_[expected_proba.argmax(1)])
+
+
+@needs_wide_long_double
+@pytest.mark.parametrize("sparsify", [False, True])
+@pytest.mark.parametrize("dtype, limit", [(np.float64, 700.0), (np.float32, 80.0)])
+@pytest.mark.parametrize(
+    "layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix], ids=["C", "F", "csr"]
+)
+def test_binary_probabilities_near_zero_keep_their_digits(layout, dtype, limit, sparsify):
+    # the kernel (C-contiguous rows) and numpy/scipy (other layouts, a sparsified model)
+    # give each column to a few ulps: never 0 for a probability of 1e-300
+    z = np.linspace(-limit, limit, 1_401).astype(dtype)
+    X = np.column_stack([z, np.zeros_like(z)])
+    clf = SGDLogitClassifier().fit(X[[0, -1]], [0, 1])
+    clf.coef_, clf.intercept_ = np.array([[1, 0]], dtype=dtype), np.zeros(1, dtype=dtype)
+    if sparsify:
+        clf.sparsify()
+    proba = clf.predict_proba(layout(X))
+    assert proba.dtype == dtype
+    wide = z.astype(np.longdouble)
+    for column, exact in ((0, 1 / (1 + np.exp(wide))), (1, 1 / (1 + np.exp(-wide)))):
+        assert np.all(proba[:, column] > 0)
+        ulps = np.abs(proba[:, column] - exact) / np.spacing(exact.astype(dtype))
+        assert ulps.max() <= 4.0
 
 
 @pytest.mark.parametrize("layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix])
