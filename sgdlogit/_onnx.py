@@ -1,10 +1,12 @@
 """ONNX export: a skl2onnx shape calculator and converter for SGDLogitClassifier.
 
 The graph computes the decision values ``X @ coef_.T + intercept_`` (``MatMul``, ``Add``),
-the probabilities with ``Sigmoid`` (binary: ``[1 - p, p]``) or ``Softmax`` (multinomial),
-and the labels by ``Gather`` of ``classes_`` at the predicted index (binary: decision
-``> 0``, as ``predict``; multinomial: ``ArgMax`` of the decision values). It runs in the
-precision of the input: float32 inputs use float32 weights, float64 inputs float64 ones.
+the probabilities with ``Softmax`` and the labels by ``Gather`` of ``classes_`` at the
+``ArgMax`` of the decision values. A binary model gets the logits ``(0, z)``: the softmax of
+those is ``(sigmoid(-z), sigmoid(z))`` with both columns exact near 0 (onnxruntime's
+``Sigmoid``, and ``1 - p``, round probabilities below about 1e-8 to 0), and ``ArgMax``
+picks class 1 for ``z > 0`` only, as ``predict``. The graph runs in the precision of the
+input: float32 inputs use float32 weights, float64 inputs float64 ones.
 """
 
 import numpy as np
@@ -79,22 +81,16 @@ def _convert(scope, operator, container):
     inputs = X.full_name
     if not isinstance(X.type, (DoubleTensorType, FloatTensorType)):
         inputs = node("Cast", [inputs], "cast_input", to=proto)
-    coef_ = model.coef_.toarray() if sp.issparse(model.coef_) else model.coef_
-    coef = constant("coef", np.asarray(coef_, dtype=dtype).T)
-    intercept = constant("intercept", np.asarray(model.intercept_, dtype=dtype))
+    coef_ = model.coef_.toarray() if sp.issparse(model.coef_) else np.asarray(model.coef_)
+    intercept_ = np.asarray(model.intercept_)
+    if coef_.shape[0] == 1:  # logits (0, z) for the classes (0, 1)
+        coef_ = np.vstack([np.zeros_like(coef_), coef_])
+        intercept_ = np.concatenate([np.zeros_like(intercept_), intercept_])
+    coef = constant("coef", coef_.astype(dtype).T)
+    intercept = constant("intercept", intercept_.astype(dtype))
     decision = node("Add", [node("MatMul", [inputs, coef], "matmul"), intercept], "decision")
-
-    if model.coef_.shape[0] == 1:
-        positive = node("Sigmoid", [decision], "positive")
-        negative = node("Sub", [constant("one", np.ones(1, dtype=dtype)), positive], "negative")
-        node("Concat", [negative, positive], output=probabilities, axis=1)
-        # decision > 0 is the positive class, exactly as predict
-        positive_class = node("Greater", [decision, constant("zero", [0.0])], "greater")
-        index = node("Cast", [positive_class], "cast_index", to=TensorProto.INT64)
-        index = node("Reshape", [index, constant("flat", [-1], TensorProto.INT64)], "index")
-    else:
-        node("Softmax", [decision], output=probabilities, axis=1)
-        index = node("ArgMax", [decision], "index", axis=1, keepdims=0)
+    node("Softmax", [decision], output=probabilities, axis=1)
+    index = node("ArgMax", [decision], "index", axis=1, keepdims=0)
 
     classes = np.asarray(get_label_classes(scope, model))
     if classes.dtype.kind in "OUS":

@@ -172,6 +172,24 @@ def test_onnx_double_input_matches_to_rounding(n_classes):
     np.testing.assert_array_equal(onnx_labels, clf.predict(X))
 
 
+@pytest.mark.parametrize("dtype, limit", [(np.float64, 700.0), (np.float32, 80.0)])
+def test_onnx_binary_probabilities_near_zero_and_labels_at_zero(dtype, limit):
+    # both columns as predict_proba gives them, to a few ulps even at 1e-300, and a logit
+    # of exactly 0 is class 0, as in predict
+    z = np.concatenate([np.linspace(-limit, limit, 1_401), [0.0, -0.0]]).astype(dtype)
+    X = np.column_stack([z, np.ones_like(z)])
+    clf = SGDLogitClassifier().fit(X[[0, -1]], ["low", "high"])
+    clf.coef_ = np.array([[1.0, 0.0]], dtype=dtype)
+    clf.intercept_ = np.zeros(1, dtype=dtype)
+    onnx_labels, probabilities = onnx_probabilities(clf, X)
+    expected = clf.predict_proba(X)
+    assert np.all(probabilities > 0)
+    ulps = np.abs(probabilities - expected) / np.spacing(expected)
+    assert ulps.max() <= 4.0
+    np.testing.assert_array_equal(onnx_labels, clf.predict(X))
+    assert list(clf.predict(X[-2:])) == [clf.classes_[0]] * 2
+
+
 def test_onnx_export_of_a_sparsified_model():
     X, y = make_data(3)
     clf = SGDLogitClassifier(penalty="l1", alpha=0.05, random_state=0).fit(X, y)
