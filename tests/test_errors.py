@@ -117,19 +117,21 @@ def test_non_finite_x(data, method, container, bad, literal):
 
 @pytest.mark.parametrize("method", [*PREDICT_METHODS, "score"])
 @pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
-def test_non_finite_x_after_sparsify(data3, method, container):
-    # the sparse product skips the zero coefficients, so it cannot find a NaN in their
-    # features: the prediction of a sparsified model must look for it in X itself
+@pytest.mark.parametrize("n_rows", [1, N_SAMPLES])
+def test_non_finite_x_after_sparsify(data3, method, container, n_rows):
+    # one row is smaller than coef_, so it meets the sparse coef_ itself; a product with
+    # it skips the zero coefficients and cannot find a NaN in their features: prediction
+    # must look for it in X. More rows than coef_ meet a dense copy of it.
     X, y = data3
     clf = ours(penalty="l1", alpha=0.5).fit(X, y).sparsify()
     ref = sgd(penalty="l1", alpha=0.5).fit(X, y).sparsify()
     zero_columns = np.flatnonzero(np.all(clf.coef_.toarray() == 0, axis=0))
     assert zero_columns.size  # alpha large enough to zero a whole feature
-    X_bad = X.copy()
-    X_bad[3, zero_columns[0]] = np.nan
+    X_bad = X[:n_rows].copy()
+    X_bad[0, zero_columns[0]] = np.nan
     assert_same_error(
-        lambda: run(clf, method, container(X_bad), y),
-        lambda: run(ref, method, container(X_bad), y),
+        lambda: run(clf, method, container(X_bad), y[:n_rows]),
+        lambda: run(ref, method, container(X_bad), y[:n_rows]),
         "Input X contains NaN.",
     )
 
