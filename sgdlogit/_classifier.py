@@ -522,6 +522,7 @@ class SGDLogitClassifier(
 
         init = self._initial_weights(coef_init, intercept_init, classes, X.shape[1])
         self.classes_ = classes
+        self._class_counts = counts  # where a later partial_fit's 'balanced' starts from
         self._start_training(X, sample_weight, train_rows, init, rng)
         self._train(
             X,
@@ -615,8 +616,12 @@ class SGDLogitClassifier(
             self._start_training(
                 X, sample_weight, rows, init, check_random_state(self.random_state)
             )
-        elif self._state.W.dtype != X.dtype:
-            X = X.astype(self._state.W.dtype)
+        else:
+            if self._step_setting() != self._step_setting_used:
+                # set_params between calls: the new optimizer or eta0 starts at its own step
+                self._state.eta = self._initial_eta()
+            if self._state.W.dtype != X.dtype:
+                X = X.astype(self._state.W.dtype)
         self._class_counts = counts
         try:
             self._train(X, y_index, sample_weight, rows, 1, None, fitting=False, task=task)
@@ -791,7 +796,8 @@ class SGDLogitClassifier(
         "classes_", "coef_", "intercept_", "n_features_in_", "feature_names_in_", "n_iter_",
         "t_", "loss_curve_", "validation_loss_curve_", "validation_scores_", "best_loss_",
         "_state", "_rng", "_batch_size", "_intercept_scale", "_class_counts",
-        "_weight_factor", "_no_improvement", "_average_from",
+        "_weight_factor", "_no_improvement", "_average_from", "_eta_estimate",
+        "_step_setting_used",
     )  # fmt: skip
 
     def _forget_fit(self):
@@ -919,11 +925,6 @@ class SGDLogitClassifier(
         """Allocate the training state and resolve the step-size settings."""
         from sgdlogit._training import TrainingState
 
-        if self.learning_rate == "optimal" and self.alpha == 0:
-            raise ValueError(
-                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used to "
-                "compute the optimal learning rate."
-            )
         n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
         text_like = sp.issparse(X) and X.nnz < DENSE_LIKE_DENSITY * X.shape[0] * X.shape[1]
         batch_size = self._resolved_batch_size(train_rows.shape[0], text_like)
@@ -951,13 +952,8 @@ class SGDLogitClassifier(
         if self.learning_rate == "optimal":
             # SGDClassifier's huge early steps: never speed the intercept up beyond them
             intercept_scale = min(intercept_scale, 1.0)
-        if self.eta0 != "auto":
-            eta0 = float(self.eta0)
-        elif self.solver == "adam":
-            eta0 = ADAM_ETA0
-        else:
-            eta0 *= 1.0 - self.momentum
-        state.eta = eta0
+        self._eta_estimate = eta0
+        state.eta = self._initial_eta()
         self._state = state
         self._batch_size = batch_size
         self._intercept_scale = intercept_scale
@@ -965,6 +961,18 @@ class SGDLogitClassifier(
         # permutations cost a third less than RandomState's, which matters at 1e6 rows
         self._rng = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         self._reset_monitoring()
+
+    def _step_setting(self):
+        return (self.eta0, self.solver, self.momentum)
+
+    def _initial_eta(self):
+        """The first step for the current ``eta0``, ``solver`` and ``momentum``."""
+        self._step_setting_used = self._step_setting()
+        if self.eta0 != "auto":
+            return float(self.eta0)
+        if self.solver == "adam":
+            return ADAM_ETA0
+        return self._eta_estimate * (1.0 - self.momentum)
 
     def _reset_monitoring(self):
         self.loss_curve_ = []
@@ -1025,6 +1033,11 @@ class SGDLogitClassifier(
             restarts_average,
         )
 
+        if self.learning_rate == "optimal" and self.alpha == 0:  # also after set_params
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used to "
+                "compute the optimal learning rate."
+            )
         state, rng, batch_size = self._state, self._rng, self._batch_size
         n_chunks = n_chunks_for(
             self.n_jobs, batch_size, X.shape[1], state.W.shape[0], sp.issparse(X)

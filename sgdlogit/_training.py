@@ -66,6 +66,19 @@ class TrainingState:
             avg=np.zeros(shape) if average else np.zeros((0, 0)),
         )
 
+    def provide_for(self, hyper):
+        """Allocate the optional arrays that ``hyper`` needs and the state does not have yet.
+
+        A ``partial_fit`` after ``set_params`` may turn on L1, momentum or Adam in a state
+        started without them: the kernels would write into its empty arrays.
+        """
+        n_outputs, n_cols = self.W.shape
+        if hyper[kernels.ALPHA_L1] > 0.0 and self.q.shape != (n_outputs, n_cols - 1):
+            self.q = np.zeros((n_outputs, n_cols - 1))
+        adaptive = hyper[kernels.MOMENTUM] > 0.0 or hyper[kernels.USE_ADAM] != 0.0
+        if adaptive and self.opt.shape != (2, n_outputs, n_cols):
+            self.opt = np.zeros((2, n_outputs, n_cols), dtype=self.W.dtype)
+
     def is_finite(self):
         """Whether every array of the state is finite (an overflow can hide in any)."""
         arrays = (self.W, self.q, self.opt, self.avg)
@@ -226,6 +239,7 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
         Dense input only: chunks per batch, run on up to ``n_chunks`` threads (see
         :func:`n_chunks_for`). The result depends on ``n_chunks``, never on the threads.
     """
+    state.provide_for(hyper)
     dtype = state.W.dtype
     n_outputs, n_cols = state.W.shape
     y_index = _read_only(np.ascontiguousarray(y_index, dtype=np.int32))

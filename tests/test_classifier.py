@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sgdlogit import SGDLogitClassifier, _classifier, _training
+from sgdlogit._schedules import ADAM_ETA0
 
 
 @pytest.fixture
@@ -324,6 +325,49 @@ def test_sparsify_keeps_the_predictions(n_classes, dtype):
     assert clf.densify().coef_ is clf.coef_  # a no-op on a dense coef_
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"penalty": "l1"},
+        {"penalty": "elasticnet"},
+        {"solver": "adam"},
+        {"momentum": 0.9},
+        {"eta0": 0.01},
+        {"penalty": "l1", "solver": "adam"},
+    ],
+    ids=lambda change: ",".join(f"{k}={v}" for k, v in change.items()),
+)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
+@pytest.mark.parametrize("start", ["fit", "partial_fit"])
+def test_set_params_between_partial_fit_calls(change, container, start):
+    # the training state of the first call had no arrays for L1, momentum or Adam: the
+    # kernels wrote outside them (a crash); now they are allocated, and the new optimizer
+    # or eta0 starts at its own step, as in a fresh estimator
+    rng = np.random.default_rng(0)
+    X = container(rng.normal(size=(2000, 50)))
+    y = (X[:, [0]].toarray().ravel() if sp.issparse(X) else X[:, 0]) > 0
+    clf = SGDLogitClassifier(random_state=0, alpha=1e-3)
+    if start == "fit":
+        clf.fit(X, y)
+    else:
+        clf.partial_fit(X, y, classes=[False, True])
+    clf.set_params(**change)
+    for _ in range(3):
+        clf.partial_fit(X, y)
+    state, fresh = clf._state, clone(clf)
+    fresh.partial_fit(X, y, classes=[False, True])
+    if "eta0" in change:
+        assert state.eta == change["eta0"]
+    elif "solver" in change:
+        assert state.eta == ADAM_ETA0
+    else:
+        assert state.eta == clf._eta_estimate * (1 - change.get("momentum", 0.0))
+    assert state.q.shape == fresh._state.q.shape
+    assert state.opt.shape == fresh._state.opt.shape
+    assert np.all(np.isfinite(clf.coef_))
+    assert clf.score(X, y) > 0.95
+
+
 def test_sparsified_model_predicts_dense_rows_in_the_compiled_kernel(monkeypatch):
     # scipy's product of dense rows with a sparse coef_ took 8x as long as the kernel
     # (200,000 x 100, 99% zeros): rows larger than coef_ go through the kernel
@@ -528,6 +572,18 @@ def test_class_weight_balanced_in_partial_fit_uses_running_frequencies():
     for X_chunk, y_chunk in zip(np.array_split(X, 3), np.array_split(y, 3), strict=True):
         plain.partial_fit(X_chunk, y_chunk, classes=[0, 1])
     assert (clf.predict(X) == 1).mean() > (plain.predict(X) == 1).mean()
+
+
+def test_partial_fit_after_fit_counts_the_classes_of_fit():
+    # a refit on other classes left the class counts of earlier partial_fit calls
+    # behind, and the next partial_fit failed to add its own (shapes (2,) and (3,))
+    X, y = make_classification(n_samples=600, n_features=5, n_classes=3, n_informative=3)
+    clf = SGDLogitClassifier(class_weight="balanced", random_state=0)
+    clf.partial_fit(X, y % 2, classes=[0, 1])
+    clf.fit(X, y)
+    np.testing.assert_array_equal(clf._class_counts, np.bincount(y))
+    clf.partial_fit(X[:100], y[:100])
+    np.testing.assert_array_equal(clf._class_counts, np.bincount(y) + np.bincount(y[:100]))
 
 
 def test_pickle_round_trip(split_data):

@@ -714,6 +714,10 @@ def test_optimal_learning_rate_needs_positive_alpha(data, method):
     with pytest.raises(ValueError, match=re.escape(str(reference))) as info:
         run(ours(learning_rate="optimal", alpha=0.0), method, X, y)
     assert type(info.value) is type(reference)
+    # set between two calls, it used to reach the schedule: ZeroDivisionError
+    clf = run(ours(learning_rate="optimal"), method, X, y).set_params(alpha=0.0)
+    with pytest.raises(ValueError, match=re.escape(str(reference))):
+        clf.partial_fit(X, y)
 
 
 # ----------------------------------------------------------------------------- fit arguments
