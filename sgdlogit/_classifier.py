@@ -220,7 +220,8 @@ class SGDLogitClassifier(
     fit_intercept : bool, default=True
         Whether to fit the (unpenalized) intercept.
     batch_size : int or 'auto', default='auto'
-        Samples per update; the last batch of an epoch may be smaller. ``'auto'`` uses
+        Samples per update; the last batch of an epoch may be smaller, and then takes a
+        step in proportion to its size. ``'auto'`` uses
         ``n_samples // 200`` clipped to [8, 256] (and at most ``n_samples``) for dense input
         and for sparse input with at least 1% nonzeros, and 1 for sparser (text-like)
         input: such an update costs only the nonzeros of its rows, and sparse features
@@ -1047,6 +1048,12 @@ class SGDLogitClassifier(
         )
         n_rows = train_rows.shape[0]
         n_batches = -(-n_rows // batch_size)
+        # A smaller last batch takes a step in proportion to its rows: every row then moves
+        # the model as much, and the step sized for batch_size rows does not overshoot on
+        # one row (n = 1025, batch_size=512: accuracy 0.66 against 0.90 without that row).
+        last_share = 1.0
+        if n_batches > 1 and n_rows % batch_size:
+            last_share = (n_rows % batch_size) / batch_size
         block = 1
         if _nbytes(X) > BLOCK_SHUFFLE_BYTES:
             block = LARGE_BATCH_SHUFFLE_BLOCK if batch_size >= LARGE_BATCH else SHUFFLE_BLOCK
@@ -1062,6 +1069,8 @@ class SGDLogitClassifier(
                 self.learning_rate, state.eta, self.alpha, self.power_t,
                 batch_size, state.n_updates, n_batches,
             )  # fmt: skip
+            batch_step = steps[-1]  # the step of a full batch, as verbose reports it
+            steps[-1] *= last_share
             first_averaged = self._first_averaged(state, batch_size, n_rows)
             # n_iter_ counts the epochs of this training state, partial_fit calls included
             if tail_average and restarts_average(self.n_iter_ + 1):
@@ -1098,7 +1107,7 @@ class SGDLogitClassifier(
                     monitored = val_loss
             if self.verbose:
                 elapsed = time.perf_counter() - start_time
-                print(f"{message}, step: {steps[-1]:.4g}, elapsed: {elapsed:.2f} s")
+                print(f"{message}, step: {batch_step:.4g}, elapsed: {elapsed:.2f} s")
             if self.tol is not None and monitored > self.best_loss_ - self.tol:
                 self._no_improvement += 1
             else:

@@ -134,9 +134,13 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     Its largest eigenvalue is estimated as
     :math:`\hat L_B = \frac14 (\lambda + (\bar r - \lambda) / B)`, where :math:`\lambda` is
     the largest eigenvalue of the weighted second-moment matrix of the rows (power iteration on
-    at most 2,000 sampled rows) and :math:`\bar r` the mean squared row norm: with ``B = 1``
-    it is the typical per-sample curvature :math:`\bar r / 4` (no power iteration is then
-    run), with large batches that of the full loss. The
+    at most 2,000 sampled rows of nonzero weight) and :math:`\bar r` the mean of
+    :math:`w_i \|x_i\|^2` over rows drawn in proportion to their weights :math:`w_i`
+    (relative to the mean weight): the mean squared row norm when all weights are equal,
+    and much more when a few rows carry most of the weight (``class_weight='balanced'`` on
+    rare classes), whose batches have that much more curvature. With ``B = 1`` it is the
+    typical per-sample curvature :math:`\bar r / 4` (no power iteration is then run), with
+    large batches that of the full loss. The
     initial step is :math:`1 / (\hat L_B + \alpha_2)`, with :math:`\alpha_2` the L2 strength,
     or 1.5 over that for one-sample batches, whose curvature is exact rather than estimated
     (2 is the stability limit).
@@ -165,6 +169,9 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     intercept_scale : float
         Factor of the intercept's step (0 without intercept).
     """
+    weighted = rows[sample_weight[rows] > 0]
+    if weighted.shape[0]:  # rows of weight zero add nothing to the loss or its curvature
+        rows = weighted
     if rows.shape[0] > _CURVATURE_ROWS:
         # numpy's Generator draws k of n in O(k) (sklearn's sampler costs 1-2 ms here)
         sampler = np.random.default_rng(random_state.randint(2**31))
@@ -172,8 +179,14 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     X = X[rows]  # a copy (fancy indexing): scaled in place below
     sample_weight = sample_weight[rows]
     weights = np.asarray(sample_weight, dtype=np.float64)
-    weights = weights / weights.max()
+    if weights.max() > 0:
+        weights = weights / weights.max()
+    else:
+        weights = np.ones_like(weights)
     weights = weights / weights.sum()
+    # each row's weight relative to the mean: a batch holding a row of weight 500 times
+    # the mean has that much more curvature along it
+    relative = weights * weights.shape[0]
     if sp.issparse(X):
         X = X.tocsr().astype(np.float64, copy=False)
         peak = np.max(np.abs(X.data), initial=0.0)
@@ -200,11 +213,14 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     if fit_intercept:
         mean_nnz = float(np.einsum("i,i->", weights, nnz))
         intercept_scaled = mean_sq_norm / mean_nnz if mean_nnz > 0 else peak**-2
-    mean_sq_norm += intercept_scaled
+    # the per-row part of a batch's curvature: the mean of w_i * |x_i|^2 over rows drawn
+    # in proportion to w_i (|x_i|^2 with equal weights)
+    spread_sq_norm = float(np.einsum("i,i,i->", weights, relative, sq_norms))
+    spread_sq_norm += intercept_scaled * float(np.einsum("i,i->", weights, relative))
     eigenvalue = 0.0
-    if batch_size > 1:  # one-sample batches need only the mean squared norm
+    if batch_size > 1:  # one-sample batches need only the per-row part
         eigenvalue = _top_eigenvalue(X, weights, np.sqrt(intercept_scaled), random_state)
-    scaled = 0.25 * (eigenvalue + max(mean_sq_norm - eigenvalue, 0.0) / batch_size)
+    scaled = 0.25 * (eigenvalue + max(spread_sq_norm - eigenvalue, 0.0) / batch_size)
     factor = SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0
     with np.errstate(all="ignore"):
         curvature = scaled * peak**2 + alpha_l2

@@ -574,6 +574,36 @@ def test_class_weight_balanced_in_partial_fit_uses_running_frequencies():
     assert (clf.predict(X) == 1).mean() > (plain.predict(X) == 1).mean()
 
 
+def test_a_smaller_last_batch_takes_a_proportional_step():
+    # 1,025 rows in batches of 512: the last row alone took the step sized for 512 rows,
+    # and the model ended at 0.66 accuracy (0.90 on the first 1,024 rows)
+    rng = np.random.RandomState(0)
+    X = rng.randn(1025, 100)
+    y = (X[:, :5].sum(axis=1) + rng.randn(1025) > 0).astype(int)
+    reference = LogisticRegression().fit(X, y).score(X, y)
+    for seed in range(3):
+        clf = SGDLogitClassifier(batch_size=512, random_state=seed).fit(X, y)
+        assert clf.score(X, y) >= reference - 0.01
+
+
+def test_balanced_weights_of_a_rare_class_reach_the_optimum():
+    # 20 positives in 20,000 rows weigh 500 times the mean with class_weight='balanced':
+    # a step sized for the mean weight diverged (objective 3x the optimum's, rising)
+    X, y = make_classification(20_000, 10, weights=[0.999], flip_y=0.0, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    alpha = 1e-4
+    weights = np.where(y == 1, 0.5 * y.size / y.sum(), 0.5 * y.size / (y.size - y.sum()))
+
+    def objective(model):
+        logits = X @ model.coef_.ravel() + model.intercept_
+        loss = np.logaddexp(0, logits) - y * logits
+        return np.average(loss, weights=weights) + alpha / 2 * np.sum(model.coef_**2)
+
+    clf = SGDLogitClassifier(class_weight="balanced", alpha=alpha, random_state=0).fit(X, y)
+    optimum = LogisticRegression(C=1 / (alpha * weights.sum()), class_weight="balanced", tol=1e-10)
+    assert objective(clf) <= 1.1 * objective(optimum.fit(X, y))
+
+
 def test_partial_fit_after_fit_counts_the_classes_of_fit():
     # a refit on other classes left the class counts of earlier partial_fit calls
     # behind, and the next partial_fit failed to add its own (shapes (2,) and (3,))

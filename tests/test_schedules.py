@@ -1,5 +1,7 @@
 """The data-driven step of ``eta0='auto'`` against its formula, computed directly in numpy."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -15,13 +17,18 @@ def problem(rng, sparse):
 
 
 def reference_moments(X, weights):
-    """Mean squared row norm, intercept scale and second-moment matrix, with the intercept."""
+    """Per-row curvature, intercept scale and second-moment matrix, with the intercept.
+
+    The per-row part is the mean of ``w_i / mean(w) * |z_i|^2`` over rows drawn with
+    probability ``w_i / sum(w)``; ``z_i`` is the row with its intercept column.
+    """
     X = X.toarray() if sp.issparse(X) else X
     p = weights / weights.sum()
     sq_norms = np.einsum("ij,ij->i", X, X)
     intercept_scale = p @ sq_norms / (p @ np.count_nonzero(X, axis=1))
     Z = np.hstack([X, np.full((X.shape[0], 1), np.sqrt(intercept_scale))])
-    return p @ sq_norms + intercept_scale, intercept_scale, (Z * p[:, None]).T @ Z
+    per_row = p @ ((weights / weights.mean()) * (sq_norms + intercept_scale))
+    return per_row, intercept_scale, (Z * p[:, None]).T @ Z
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -41,6 +48,39 @@ def test_auto_step_is_the_inverse_batch_curvature(rng, sparse, batch_size):
         assert eta0 == pytest.approx(factor / curvature, rel=1e-12)
     else:  # the power iteration approaches the eigenvalue from below and stops early
         assert factor / curvature <= eta0 <= 1.05 * factor / curvature
+
+
+def test_auto_step_of_skewed_weights_follows_the_heavy_rows():
+    # equal weights: the mean squared norm; one row of weight 100 among 99 of weight 1
+    # (class_weight='balanced' on a rare class) makes batches with it far more curved,
+    # and the step is that much smaller (a step sized for the mean diverged)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 5))
+    X[0] *= np.sqrt(5.0 / (X[0] @ X[0]))  # the heavy row is a typical one: |x|^2 = 5
+    equal = np.ones(100)
+    skewed = np.r_[100.0, np.ones(99)]
+    rows = np.arange(100)
+    for batch_size in (1, 10):
+        eta_equal, _ = estimate_steps(X, equal, rows, batch_size, True, np.random.RandomState(0))
+        eta_skewed, _ = estimate_steps(X, skewed, rows, batch_size, True, np.random.RandomState(0))
+        per_row, _, _ = reference_moments(X, skewed)
+        assert per_row > 20 * reference_moments(X, equal)[0]
+        assert eta_skewed < eta_equal / 4
+
+
+def test_auto_step_ignores_rows_of_weight_zero():
+    # the sampled rows used to be those of zero weight only: 0 / 0, a RuntimeWarning, and
+    # a fallback step of 1 whatever the data
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 5)) * 30
+    weights = np.zeros(20_000)
+    heavy = np.array([5, 9_000, 17_000])
+    weights[heavy] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = estimate_steps(X, weights, np.arange(20_000), 8, True, np.random.RandomState(0))
+    alone = estimate_steps(X[heavy], np.ones(3), np.arange(3), 8, True, np.random.RandomState(0))
+    assert got == alone
 
 
 def test_auto_schedule_is_constant_then_one_over_alpha_t():
