@@ -350,16 +350,24 @@ def _truncate_l1_all(W, q, scale, total):
 
 
 @njit(nogil=True, cache=CACHE)
-def _adaptive_update(W, grad, opt, eta, hyper, counters):
+def _adaptive_update(W, grad, opt, eta, hyper, counters, q):
     """Heavy-ball momentum or Adam step ``W -= eta * direction(grad)``, dense in W.
 
     ``grad`` holds the mini-batch gradient of the loss; the L2 term is added here. ``opt[0]``
     is the velocity (momentum) or first moment (Adam), ``opt[1]`` Adam's second moment.
+
+    The L1 part of the penalty takes the step the gradient takes, so that a fixed point is
+    the optimum of the objective: heavy-ball momentum moves by ``eta / (1 - momentum)``
+    times a steady gradient, and its cumulative penalty grows at that rate; Adam moves each
+    coefficient by its own step ``eta / (sqrt(v) + eps)``, and soft-thresholds it by that
+    step times the L1 strength. (A penalty at ``eta`` converged to the optimum of
+    ``alpha * (1 - momentum)``, and Adam's to none.) Adam's step is scale-free: the
+    intercept takes it as it is, without the preconditioner of plain SGD.
     """
     n_outputs, n_cols = W.shape
     n_features = n_cols - 1
     alpha_l2 = hyper[ALPHA_L2]
-    intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
+    alpha_l1 = hyper[ALPHA_L1]
     if hyper[USE_ADAM] != 0.0:
         beta1 = hyper[BETA1]
         beta2 = hyper[BETA2]
@@ -373,14 +381,20 @@ def _adaptive_update(W, grad, opt, eta, hyper, counters):
                 if j < n_features:
                     g += alpha_l2 * W[k, j]
                 else:
-                    step = eta * intercept_step
+                    step = eta * hyper[FIT_INTERCEPT]
                 m = beta1 * opt[0, k, j] + (1.0 - beta1) * g
                 v = beta2 * opt[1, k, j] + (1.0 - beta2) * g * g
                 opt[0, k, j] = m
                 opt[1, k, j] = v
-                W[k, j] -= step * (m / bias1) / (np.sqrt(v / bias2) + hyper[ADAM_EPS])
+                denominator = np.sqrt(v / bias2) + hyper[ADAM_EPS]
+                w = W[k, j] - step * (m / bias1) / denominator
+                if j < n_features and alpha_l1 > 0.0:
+                    threshold = step * alpha_l1 / denominator
+                    w = max(0.0, w - threshold) if w > 0.0 else min(0.0, w + threshold)
+                W[k, j] = w
     else:
         momentum = hyper[MOMENTUM]
+        intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
         for k in range(n_outputs):
             for j in range(n_cols):
                 g = grad[k, j]
@@ -392,6 +406,9 @@ def _adaptive_update(W, grad, opt, eta, hyper, counters):
                 v = momentum * opt[0, k, j] + g
                 opt[0, k, j] = v
                 W[k, j] -= step * v
+        if alpha_l1 > 0.0:
+            counters[L1_TOTAL] += eta * alpha_l1 / (1.0 - momentum)
+            _truncate_l1_all(W, q, 1.0, counters[L1_TOTAL])
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
@@ -620,7 +637,7 @@ def _batch_update(b, steps, first_averaged, W, q, opt, avg, counters, hyper, gra
             for j in range(n_cols):
                 grad[k, j] += grads[t, k, j]
     if hyper[MOMENTUM] > 0.0 or hyper[USE_ADAM] != 0.0:
-        _adaptive_update(W, grad, opt, eta, hyper, counters)
+        _adaptive_update(W, grad, opt, eta, hyper, counters, q)
     else:
         scale = _decay_scale(scale, eta, hyper[ALPHA_L2])
         if scale < MIN_SCALE:
@@ -631,9 +648,9 @@ def _batch_update(b, steps, first_averaged, W, q, opt, avg, counters, hyper, gra
             for j in range(n_features):
                 W[k, j] += c * grad[k, j]
             W[k, n_features] -= eta * intercept_step * grad[k, n_features]
-    if hyper[ALPHA_L1] > 0.0:
-        counters[L1_TOTAL] += eta * hyper[ALPHA_L1]
-        _truncate_l1_all(W, q, scale, counters[L1_TOTAL])
+        if hyper[ALPHA_L1] > 0.0:
+            counters[L1_TOTAL] += eta * hyper[ALPHA_L1]
+            _truncate_l1_all(W, q, scale, counters[L1_TOTAL])
     if b >= first_averaged:
         _add_to_average(W, scale, avg, counters)
     return scale
@@ -767,7 +784,7 @@ def _dense_epoch(
                 for j in range(n_cols):
                     grad[k, j] += grads[t, k, j]
         if adaptive:
-            _adaptive_update(W, grad, opt, eta, hyper, counters)
+            _adaptive_update(W, grad, opt, eta, hyper, counters, q)
         else:
             scale = _decay_scale(scale, eta, alpha_l2)
             if scale < MIN_SCALE:
@@ -777,9 +794,9 @@ def _dense_epoch(
                 for j in range(n_features):
                     W[k, j] += c * grad[k, j]
                 W[k, n_features] -= eta * intercept_step * grad[k, n_features]
-        if alpha_l1 > 0.0:
-            counters[L1_TOTAL] += eta * alpha_l1
-            _truncate_l1_all(W, q, scale, counters[L1_TOTAL])
+            if alpha_l1 > 0.0:
+                counters[L1_TOTAL] += eta * alpha_l1
+                _truncate_l1_all(W, q, scale, counters[L1_TOTAL])
         if b >= first_averaged:
             _add_to_average(W, scale, avg, counters)
     return _epoch_end(W, scale, losses)
@@ -1048,10 +1065,7 @@ def csr_epoch(
                     for p in range(indptr[i], indptr[i + 1]):
                         grad[k, _column(indices, p)] += g * data[p]
                     grad[k, n_features] += g
-            _adaptive_update(W, grad, opt, eta, hyper, counters)
-            if alpha_l1 > 0.0:
-                counters[L1_TOTAL] += eta * alpha_l1
-                _truncate_l1_all(W, q, 1.0, counters[L1_TOTAL])
+            _adaptive_update(W, grad, opt, eta, hyper, counters, q)
             if b >= first_averaged:
                 _add_to_average(W, 1.0, avg, counters)
         else:

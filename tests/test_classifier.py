@@ -604,6 +604,17 @@ def test_balanced_weights_of_a_rare_class_reach_the_optimum():
     assert objective(clf) <= 1.1 * objective(optimum.fit(X, y))
 
 
+def test_adam_moves_the_intercept_at_its_own_step_on_unscaled_data():
+    # the intercept's preconditioner of plain SGD (the mean square of the features, 1e6
+    # here) multiplied Adam's scale-free step: intercept 213 instead of about 1
+    X, y = make_classification(2000, 5, random_state=0)
+    scaled = SGDLogitClassifier(solver="adam", tol=None, max_iter=30, random_state=0)
+    unscaled = clone(scaled).fit(X * 1000, y)
+    assert unscaled._intercept_scale > 1e5
+    assert abs(unscaled.intercept_[0]) < 2
+    assert unscaled.loss_curve_[-1] < 2 * scaled.fit(X, y).loss_curve_[-1]
+
+
 def test_partial_fit_after_fit_counts_the_classes_of_fit():
     # a refit on other classes left the class counts of earlier partial_fit calls
     # behind, and the next partial_fit failed to add its own (shapes (2,) and (3,))

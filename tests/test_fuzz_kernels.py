@@ -74,14 +74,17 @@ def reference_truncate_l1(W, q, cols, scale, total):
     W[:, cols] = new / scale
 
 
-def reference_adaptive_update(W, grad, opt, eta, hyper, counters):
-    """Momentum or Adam step on the full model (L2 added to the coefficients' gradient)."""
+def reference_adaptive_update(W, grad, opt, eta, hyper, counters, q):
+    """Momentum or Adam step on the full model (L2 added to the coefficients' gradient),
+    and its L1 step: Adam soft-thresholds each coefficient by its own step times alpha_l1,
+    momentum adds ``eta * alpha_l1 / (1 - momentum)`` to the cumulative penalty."""
     d = W.shape[1] - 1
+    alpha_l1 = hyper[kernels.ALPHA_L1]
     g = grad.copy()
     g[:, :d] += hyper[kernels.ALPHA_L2] * W[:, :d]
     step = np.full(W.shape[1], eta)
-    step[d] = eta * hyper[kernels.INTERCEPT_SCALE] * hyper[kernels.FIT_INTERCEPT]
     if hyper[kernels.USE_ADAM]:
+        step[d] = eta * hyper[kernels.FIT_INTERCEPT]
         beta1, beta2 = hyper[kernels.BETA1], hyper[kernels.BETA2]
         counters[kernels.ADAM_STEPS] += 1
         t = counters[kernels.ADAM_STEPS]
@@ -89,10 +92,18 @@ def reference_adaptive_update(W, grad, opt, eta, hyper, counters):
         opt[1] = beta2 * opt[1] + (1 - beta2) * g * g
         m_hat = opt[0] / (1 - beta1**t)
         v_hat = opt[1] / (1 - beta2**t)
-        W -= step * m_hat / (np.sqrt(v_hat) + hyper[kernels.ADAM_EPS])
+        denominator = np.sqrt(v_hat) + hyper[kernels.ADAM_EPS]
+        W -= step * m_hat / denominator
+        if alpha_l1 > 0:
+            threshold = step[:d] * alpha_l1 / denominator[:, :d]
+            W[:, :d] = np.sign(W[:, :d]) * np.maximum(np.abs(W[:, :d]) - threshold, 0.0)
     else:
+        step[d] = eta * hyper[kernels.INTERCEPT_SCALE] * hyper[kernels.FIT_INTERCEPT]
         opt[0] = hyper[kernels.MOMENTUM] * opt[0] + g
         W -= step * opt[0]
+        if alpha_l1 > 0:
+            counters[kernels.L1_TOTAL] += eta * alpha_l1 / (1 - hyper[kernels.MOMENTUM])
+            reference_truncate_l1(W, q, np.arange(d), 1.0, counters[kernels.L1_TOTAL])
 
 
 def _is_adaptive(hyper):
@@ -121,7 +132,7 @@ def reference_dense_epoch(X, y, sw, order, batch_size, steps, first_averaged, mo
             grad[:, :d] += G.T @ X[chunk]
             grad[:, d] += G.sum(axis=0)
         if _is_adaptive(hyper):
-            reference_adaptive_update(W, grad, opt, eta, hyper, counters)
+            reference_adaptive_update(W, grad, opt, eta, hyper, counters, q)
         else:
             scale *= max(0.0, 1.0 - eta * alpha_l2)
             if scale < kernels.MIN_SCALE:
@@ -129,9 +140,9 @@ def reference_dense_epoch(X, y, sw, order, batch_size, steps, first_averaged, mo
                 scale = 1.0
             W[:, :d] -= eta / scale * grad[:, :d]
             W[:, d] -= eta * intercept_step * grad[:, d]
-        if alpha_l1 > 0:
-            counters[kernels.L1_TOTAL] += eta * alpha_l1
-            reference_truncate_l1(W, q, np.arange(d), scale, counters[kernels.L1_TOTAL])
+            if alpha_l1 > 0:
+                counters[kernels.L1_TOTAL] += eta * alpha_l1
+                reference_truncate_l1(W, q, np.arange(d), scale, counters[kernels.L1_TOTAL])
         if b >= first_averaged:
             avg[:, :d] += W[:, :d] * scale
             avg[:, d] += W[:, d]
@@ -173,10 +184,7 @@ def reference_csr_epoch(X, y, sw, order, batch_size, steps, first_averaged, mode
         grad[:, :d] = np.asarray(Xb.T @ G).T
         grad[:, d] = G.sum(axis=0)
         if adaptive:
-            reference_adaptive_update(W, grad, opt, eta, hyper, counters)
-            if alpha_l1 > 0:
-                counters[kernels.L1_TOTAL] += eta * alpha_l1
-                reference_truncate_l1(W, q, every, 1.0, counters[kernels.L1_TOTAL])
+            reference_adaptive_update(W, grad, opt, eta, hyper, counters, q)
             if b >= first_averaged:
                 avg += W
                 counters[kernels.N_AVERAGED] += 1

@@ -87,6 +87,36 @@ def test_objective_is_lower_than_a_perturbed_optimum():
 
 
 @pytest.mark.parametrize(
+    "optimizer, tolerance",
+    [
+        ({"eta0": 1.0}, 1e-8),
+        ({"momentum": 0.9, "eta0": 0.1}, 1e-8),
+        # Adam's normalized steps keep moving around the optimum, by less than eta0
+        ({"solver": "adam", "eta0": 0.01}, 1e-5),
+    ],
+    ids=["sgd", "momentum", "adam"],
+)
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix], ids=["dense", "csr"])
+def test_l1_full_batch_lands_on_logistic_regression_coefficients(optimizer, tolerance, container):
+    # a full batch with a constant step converges to the minimizer itself: with momentum
+    # the L1 penalty used to converge to alpha * (1 - momentum) (0.1 away), with Adam to
+    # no optimum (0.4 away)
+    X, y = make_classification(600, 10, n_informative=4, flip_y=0.1, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    alpha = 0.02
+    lr = LogisticRegression(
+        l1_ratio=1.0, solver="saga", C=1 / (alpha * X.shape[0]), tol=1e-12, max_iter=100_000
+    ).fit(X, y)
+    sgd = SGDLogitClassifier(
+        penalty="l1", alpha=alpha, learning_rate="constant", batch_size=X.shape[0],
+        average=False, tol=None, max_iter=5000, random_state=0, **optimizer,
+    ).fit(container(X), y)  # fmt: skip
+    np.testing.assert_allclose(sgd.coef_, lr.coef_, atol=tolerance)
+    np.testing.assert_allclose(sgd.intercept_, lr.intercept_, atol=tolerance)
+    np.testing.assert_array_equal(sgd.coef_ == 0, np.abs(lr.coef_) < 1e-12)
+
+
+@pytest.mark.parametrize(
     "params",
     [
         {},
