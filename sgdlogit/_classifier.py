@@ -138,7 +138,7 @@ def _check_csr_structure(X):
             "end within its indices (X.check_format(full_check=True) tells more)."
         )
     # as unsigned numbers negative columns are the largest: one pass finds both kinds
-    columns = X.indices[:n_stored].view(f"u{X.indices.dtype.itemsize}")
+    columns = X.indices[:n_stored].view(X.indices.dtype.str.replace("i", "u"))  # byte order kept
     if n_stored and columns.max() >= n_features:
         bad = X.indices[:n_stored][columns >= n_features][0]
         raise ValueError(

@@ -184,6 +184,12 @@ def test_csr_with_64_bit_indices_trains_as_with_32_bit(params, n_classes):
     mixed = _csr_with_index_dtypes(X_file, np.int32, np.int64)
     fitted = SGDLogitClassifier(**settings).fit(mixed, y_file)
     np.testing.assert_array_equal(fitted.coef_, reference.coef_)
+    # big-endian index arrays (from a file written on such a machine): the structure check
+    # read their bytes in the native order and refused valid columns
+    swapped = _csr_with_index_dtypes(X_file, ">i4", ">i8")
+    fitted = SGDLogitClassifier(**settings).fit(swapped, y_file)
+    np.testing.assert_array_equal(fitted.coef_, reference.coef_)
+    np.testing.assert_array_equal(fitted.predict_proba(swapped), reference.predict_proba(X32))
 
     streamed, reference = SGDLogitClassifier(**settings), SGDLogitClassifier(**settings)
     for rows in np.array_split(np.arange(X.shape[0]), 3):

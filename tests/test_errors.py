@@ -381,15 +381,16 @@ def test_malformed_csr_matrix_is_refused(data, method, corrupt, literal):
     assert clf.fit(sp.csr_matrix(X), y).score(X, y) > 0.5
 
 
+@pytest.mark.parametrize("index", [np.int64, ">i8"], ids=["native", "big-endian"])
 @pytest.mark.parametrize("column", [-1, N_FEATURES, 2**32 + 1], ids=["negative", "past", "2^32+1"])
-def test_malformed_csr_matrix_with_64_bit_indices_is_refused(data, column):
+def test_malformed_csr_matrix_with_64_bit_indices_is_refused(data, column, index):
     """A column of 2^32 + 1 would pass a check of the lower 32 bits only."""
     X, y = data
 
     def with_64_bit_indices():
         matrix = sp.csr_matrix(X)
-        matrix.indices = matrix.indices.astype(np.int64)
-        matrix.indptr = matrix.indptr.astype(np.int64)
+        matrix.indices = matrix.indices.astype(index)
+        matrix.indptr = matrix.indptr.astype(index)
         return matrix
 
     X_bad = with_64_bit_indices()
