@@ -869,9 +869,11 @@ class SGDLogitClassifier(
     def _initial_weights(self, coef_init, intercept_init, classes, n_features):
         """Initial (coef, intercept) or None: from the arguments, or the warm start."""
         n_outputs = 1 if classes.shape[0] == 2 else classes.shape[0]
-        if coef_init is None and intercept_init is None:
-            if not (self.warm_start and hasattr(self, "coef_")):
-                return None
+        warm = self.warm_start and hasattr(self, "coef_")
+        if coef_init is None and intercept_init is None and not warm:
+            return None
+        if warm and (coef_init is None or intercept_init is None):
+            # as SGDClassifier: the part not given continues from the previous fit
             if not np.array_equal(self.classes_, classes):
                 raise ValueError(
                     "warm_start requires the same classes as the previous fit; got "
@@ -882,7 +884,8 @@ class SGDLogitClassifier(
                     "warm_start requires the same features as the previous fit; X has "
                     f"{n_features} features, previously {self.coef_.shape[1]}."
                 )
-            coef_init, intercept_init = self.coef_, self.intercept_
+            coef_init = self.coef_ if coef_init is None else coef_init
+            intercept_init = self.intercept_ if intercept_init is None else intercept_init
         # SGDClassifier's shapes: (n_outputs, n_features) and (n_outputs,); a binary model
         # also takes its coefficients in any shape of n_features values, its intercept as
         # a scalar. A multiclass coef_init of the right size but another shape (transposed)

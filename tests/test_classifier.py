@@ -543,6 +543,14 @@ def test_warm_start_and_coef_init_continue_from_weights(split_data):
     np.testing.assert_allclose(init.coef_, first.coef_, atol=1e-9)
     cold = clone(first).set_params(learning_rate="constant", eta0=1e-12).fit(X_train, y_train)
     assert np.abs(cold.coef_).max() < 1e-6
+    # with warm_start, the part not given continues from the previous fit (SGDClassifier)
+    shifted = first.intercept_ + 1.0
+    warm.fit(X_train, y_train, intercept_init=shifted)
+    np.testing.assert_allclose(warm.coef_, first.coef_, atol=1e-9)
+    np.testing.assert_allclose(warm.intercept_, shifted, atol=1e-9)
+    warm.fit(X_train, y_train, coef_init=2 * first.coef_)
+    np.testing.assert_allclose(warm.coef_, 2 * first.coef_, atol=1e-9)
+    np.testing.assert_allclose(warm.intercept_, shifted, atol=1e-9)
 
 
 def test_verbose_prints_one_line_per_epoch(split_data, capsys):
