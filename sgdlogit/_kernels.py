@@ -1173,16 +1173,16 @@ def _block_probabilities(out):
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
-def _score_quad(X, i, coef, intercept, out):
-    """Write the logits of the rows ``X[i : i + 4]`` to ``out[i : i + 4]``, class by class.
+def _score_quad(X, i, i2, i3, i4, coef, intercept, out):
+    """Write the logits of the rows ``i, i2, i3, i4`` of ``X`` to ``out``, class by class.
 
     For models of fewer than four outputs (binary, three classes): four dot products in
-    one loop, each load of ``coef`` serving four rows.
+    one loop, each load of ``coef`` serving four rows. The same row may come twice.
     """
     x = X[i]
-    x2 = X[i + 1]
-    x3 = X[i + 2]
-    x4 = X[i + 3]
+    x2 = X[i2]
+    x3 = X[i3]
+    x4 = X[i4]
     for k in range(coef.shape[0]):
         c = coef[k]
         a = a2 = a3 = a4 = _zero_like(x)
@@ -1192,9 +1192,9 @@ def _score_quad(X, i, coef, intercept, out):
             a3 += x3[j] * c[j]
             a4 += x4[j] * c[j]
         out[i, k] = a + intercept[k]
-        out[i + 1, k] = a2 + intercept[k]
-        out[i + 2, k] = a3 + intercept[k]
-        out[i + 3, k] = a4 + intercept[k]
+        out[i2, k] = a2 + intercept[k]
+        out[i3, k] = a3 + intercept[k]
+        out[i4, k] = a4 + intercept[k]
 
 
 # Compiled once and called per block, like _block_probabilities: inlined, the serial and
@@ -1215,11 +1215,20 @@ def _score_block(X, coef, intercept, out):
     n_bad = 0
     first_paired = 0
     if n_outputs < 4:
-        first_paired = n_rows - n_rows % 4
-        for i in range(0, first_paired, 4):
-            _score_quad(X, i, coef, intercept, out)
+        for i in range(0, n_rows - n_rows % 4, 4):
+            _score_quad(X, i, i + 1, i + 2, i + 3, coef, intercept, out)
+        if n_rows % 4:
+            # the last rows by the same code (the four last rows, or the few rows with
+            # repeats): a row's logits never depend on the rows scored with it (float32
+            # rows left over were summed in float64)
+            first = max(n_rows - 4, 0)
+            last = n_rows - 1
+            _score_quad(
+                X, first, min(first + 1, last), min(first + 2, last), last, coef, intercept, out
+            )
         # counted in one loop after the rows, not after every four (5% of a predict_proba)
-        for i in range(first_paired):
+        first_paired = n_rows
+        for i in range(n_rows):
             for k in range(n_outputs):
                 n_bad += not np.isfinite(out[i, k])
     for i in range(first_paired, n_rows, 2):

@@ -67,6 +67,21 @@ def test_threaded_kernel_is_bit_identical_to_serial(rng, n_outputs):
         assert np.array_equal(serial, threaded)
 
 
+@pytest.mark.parametrize("n_outputs", [1, 3, 5])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_row_scores_the_same_whatever_rows_come_with_it(rng, n_outputs, dtype):
+    # rows left over after the last four were summed in float64 by another loop: a float32
+    # row got another logit (by up to 4e-6) alone than inside a larger call
+    X = rng.normal(size=(203, 37)).astype(dtype)
+    coef, intercept = random_model(rng, n_outputs, 37, dtype)
+    whole = np.empty((203, n_outputs), dtype=dtype)
+    kernels.dense_scores(X, coef, intercept, False, whole)
+    for first, stop in [(0, 1), (5, 7), (9, 12), (100, 105), (197, 203), (130, 203)]:
+        part = np.empty((stop - first, n_outputs), dtype=dtype)
+        kernels.dense_scores(X[first:stop], coef, intercept, False, part)
+        np.testing.assert_array_equal(part, whole[first:stop])
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("proba", [False, True])
 # rows go by four (fewer than four outputs) or two: the last row is in a pair or alone
