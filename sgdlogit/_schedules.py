@@ -189,6 +189,7 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     relative = weights * weights.shape[0]
     if sp.issparse(X):
         X = X.tocsr().astype(np.float64, copy=False)
+        X.eliminate_zeros()  # a copy: stored zeros are no features (the intercept's scale)
         peak = np.max(np.abs(X.data), initial=0.0)
         nnz = np.diff(X.indptr)
     else:

@@ -83,6 +83,29 @@ def test_auto_step_ignores_rows_of_weight_zero():
     assert got == alone
 
 
+def test_auto_step_ignores_stored_zeros():
+    # explicit zeros made the intercept's scale 0 / nnz = 0, and a CSR matrix holding only
+    # zeros was refused as "too large or too small to train on" (LogisticRegression fits it)
+    rng = np.random.default_rng(0)
+    X = sp.random(300, 40, density=0.2, random_state=0, format="csr")
+    stored = X.copy()
+    stored.data[::3] = 0.0
+    cleaned = stored.copy()
+    cleaned.eliminate_zeros()
+    weights, rows = rng.uniform(0.5, 2.0, size=300), np.arange(300)
+    for batch_size in (1, 16):
+        got = estimate_steps(stored, weights, rows, batch_size, True, np.random.RandomState(0))
+        expected = estimate_steps(
+            cleaned, weights, rows, batch_size, True, np.random.RandomState(0)
+        )
+        assert got == pytest.approx(expected, rel=1e-12)
+    stored.data[:] = 0.0
+    eta0, intercept_scale = estimate_steps(
+        stored, weights, rows, 16, True, np.random.RandomState(0)
+    )
+    assert eta0 > 0 and intercept_scale > 0
+
+
 def test_auto_schedule_is_constant_then_one_over_alpha_t():
     steps = batch_steps("auto", 0.5, 1e-3, 0.5, 4, 10, 5)
     t = np.arange(10, 15)
