@@ -79,7 +79,26 @@ def _probabilities(logits):
         # (1 - expit(40) is 0, expit(-40) is 4.25e-18), as in the compiled dense kernel
         z = logits[:, 0]
         return np.column_stack([expit(-z), expit(z)])
-    return softmax(logits, axis=1)
+    with np.errstate(invalid="ignore"):
+        proba = softmax(logits, axis=1)
+    bad = _rows_with_infinite_logits(proba, logits)
+    if bad.any():
+        proba[bad] = _infinite_row_probabilities(logits[bad])
+    return proba
+
+
+def _rows_with_infinite_logits(values, logits):
+    """Rows that softmax or log_softmax made NaN from infinite (not NaN) logits."""
+    return np.isnan(values).any(axis=1) & ~np.isnan(logits).any(axis=1)
+
+
+def _infinite_row_probabilities(logits):
+    """Probabilities of rows with infinite logits, as the compiled kernel gives them.
+
+    The classes of the largest logit (+inf, or -inf in a row of -inf only) share them.
+    """
+    top = logits == logits.max(axis=1, keepdims=True)
+    return top / top.sum(axis=1, keepdims=True)
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -715,7 +734,13 @@ class SGDLogitClassifier(
         decision = self.decision_function(X)
         if decision.ndim == 1:
             return np.column_stack([log_expit(-decision), log_expit(decision)])
-        return log_softmax(decision, axis=1)
+        with np.errstate(invalid="ignore"):
+            log_proba = log_softmax(decision, axis=1)
+        bad = _rows_with_infinite_logits(log_proba, decision)
+        if bad.any():
+            with np.errstate(divide="ignore"):
+                log_proba[bad] = np.log(_infinite_row_probabilities(decision[bad]))
+        return log_proba
 
     def sparsify(self):
         """Store ``coef_`` as a CSR matrix.
@@ -768,7 +793,9 @@ class SGDLogitClassifier(
         whatever ``w``, and every gradient term is a multiple of ``x``), and the epoch loop
         checks both after every epoch.
         """
-        check_array(X, accept_sparse="csr", dtype=None, estimator=self, input_name="X")
+        # its quick test sums X: huge finite features overflow there (a RuntimeWarning)
+        with np.errstate(over="ignore", invalid="ignore"):
+            check_array(X, accept_sparse="csr", dtype=None, estimator=self, input_name="X")
 
     def _fold_class_weight(self, sample_weight, classes, y_index, class_counts):
         """Multiply the class weights into the sample weights.

@@ -1,5 +1,7 @@
 """Prediction: the compiled one-pass kernel against numpy/scipy, and every input path."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -107,6 +109,26 @@ def test_probabilities_stay_finite_for_huge_logits():
     out = np.empty((3, 3))
     assert kernels.dense_scores(X, coef, intercept, True, out) == 4
     np.testing.assert_array_equal(out, [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1 / 3] * 3])
+
+
+@pytest.mark.parametrize(
+    "layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix], ids=["C", "F", "csr"]
+)
+def test_infinite_logits_give_the_same_probabilities_in_every_layout(layout):
+    # finite features whose logits overflow: +inf takes all the probability (shared by
+    # ties), a row of -inf only is uniform. Off the kernel (F order, CSR), softmax and
+    # log_softmax gave NaN rows, with RuntimeWarnings.
+    clf = SGDLogitClassifier().fit(np.eye(3), [0, 1, 2])
+    clf.coef_, clf.intercept_ = np.eye(3) * 10, np.zeros(3)
+    big = 1e308
+    X = np.array([[big, 0, 0], [big, big, 0], [-big, 0, 0], [-big, -big, -big], [big, -big, 0]])
+    expected = [[1, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], [1 / 3] * 3, [1, 0, 0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        proba = clf.predict_proba(layout(X))
+        log_proba = clf.predict_log_proba(layout(X))
+    np.testing.assert_allclose(proba, expected, rtol=1e-15)
+    np.testing.assert_allclose(np.exp(log_proba), expected, rtol=1e-15)
 
 
 @njit(fastmath={"contract"})  # as in the prediction kernels

@@ -89,10 +89,11 @@ def test_objective_is_lower_than_a_perturbed_optimum():
 @pytest.mark.parametrize(
     "optimizer, tolerance",
     [
-        ({"eta0": 1.0}, 1e-8),
-        ({"momentum": 0.9, "eta0": 0.1}, 1e-8),
-        # Adam's normalized steps keep moving around the optimum, by less than eta0
-        ({"solver": "adam", "eta0": 0.01}, 1e-5),
+        ({"eta0": 1.0}, (1e-8, 1e-8)),
+        ({"momentum": 0.9, "eta0": 0.1}, (1e-8, 1e-8)),
+        # Adam's normalized steps keep moving around the optimum: the intercept, whose
+        # gradient vanishes there, by +-2e-4 from one epoch to the next
+        ({"solver": "adam", "eta0": 0.01}, (1e-6, 1e-3)),
     ],
     ids=["sgd", "momentum", "adam"],
 )
@@ -111,8 +112,8 @@ def test_l1_full_batch_lands_on_logistic_regression_coefficients(optimizer, tole
         penalty="l1", alpha=alpha, learning_rate="constant", batch_size=X.shape[0],
         average=False, tol=None, max_iter=5000, random_state=0, **optimizer,
     ).fit(container(X), y)  # fmt: skip
-    np.testing.assert_allclose(sgd.coef_, lr.coef_, atol=tolerance)
-    np.testing.assert_allclose(sgd.intercept_, lr.intercept_, atol=tolerance)
+    np.testing.assert_allclose(sgd.coef_, lr.coef_, atol=tolerance[0])
+    np.testing.assert_allclose(sgd.intercept_, lr.intercept_, atol=tolerance[1])
     np.testing.assert_array_equal(sgd.coef_ == 0, np.abs(lr.coef_) < 1e-12)
 
 
