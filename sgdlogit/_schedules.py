@@ -108,7 +108,8 @@ def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
     if schedule in ("constant", "adaptive"):
         return np.full(n_batches, float(eta0))
     if schedule == "invscaling":
-        return eta0 / (updates + 1.0) ** power_t
+        with np.errstate(over="ignore"):  # a large power_t: steps of 0, as they should be
+            return eta0 / (updates + 1.0) ** power_t
     if schedule == "optimal":
         t0 = alpha**-0.75
         return 1.0 / (alpha * (t0 / batch_size + updates))

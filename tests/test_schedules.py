@@ -106,6 +106,13 @@ def test_auto_step_ignores_stored_zeros():
     assert eta0 > 0 and intercept_scale > 0
 
 
+def test_invscaling_with_a_huge_power_gives_zero_steps_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        steps = batch_steps("invscaling", 0.5, 1e-4, 1000.0, 8, 0, 50)
+    assert steps[0] == 0.5 and np.all(steps[1:] == 0.0)
+
+
 def test_auto_schedule_is_constant_then_one_over_alpha_t():
     steps = batch_steps("auto", 0.5, 1e-3, 0.5, 4, 10, 5)
     t = np.arange(10, 15)
