@@ -171,6 +171,16 @@ def _rows_of(values, rows):
     return values if rows.shape[0] == values.shape[0] else values[rows]
 
 
+def _relative_to_peak(weights):
+    """``weights`` divided by their largest value.
+
+    The same weighted means, without overflow in their sums (weights near the float64
+    maximum).
+    """
+    peak = weights.max(initial=0.0)
+    return weights / peak if peak > 0 else weights
+
+
 def _positive_sum(weights):
     """The sum of the training weights ``weights`` (float64); an error if it is zero."""
     total = float(np.sum(weights, dtype=np.float64))
@@ -533,7 +543,11 @@ class SGDLogitClassifier(
             validation = self._validation_data(X_val, y_val, sample_weight_val, classes)
         elif self.early_stopping:
             train_rows, val_rows = self._validation_split(y_index, sample_weight, rng)
-            validation = (X[val_rows], y_index[val_rows], sample_weight[val_rows])
+            validation = (
+                X[val_rows],
+                y_index[val_rows],
+                _relative_to_peak(sample_weight[val_rows]),
+            )
             self._check_finite_input(validation[0])  # rows training never reads
 
         # Mean-one weights keep alpha and the step sizes independent of the weights' scale.
@@ -815,6 +829,9 @@ class SGDLogitClassifier(
                     "class_weight values must be finite and non-negative; got "
                     f"{self.class_weight}."
                 )
+            # only their ratios matter (weights are scaled to mean one): a product of
+            # huge class and sample weights would overflow
+            class_weight = _relative_to_peak(class_weight)
         return sample_weight * class_weight[y_index].astype(sample_weight.dtype)
 
     def __sklearn_is_fitted__(self):
@@ -868,7 +885,7 @@ class SGDLogitClassifier(
         weights = _check_sample_weight(
             sample_weight_val, X_val, dtype=X_val.dtype, ensure_non_negative=True
         )
-        return X_val, np.searchsorted(classes, y_val), weights
+        return X_val, np.searchsorted(classes, y_val), _relative_to_peak(weights)
 
     def _validation_split(self, y_index, sample_weight, rng):
         """Hold out ``validation_fraction`` of the rows, stratified when the data allows."""
@@ -886,7 +903,7 @@ class SGDLogitClassifier(
         train_rows, val_rows = train_test_split(
             rows, test_size=n_val, stratify=stratify, random_state=rng
         )
-        if sample_weight[val_rows].sum() <= 0:
+        if sample_weight[val_rows].max() <= 0:  # not the sum: it may overflow
             raise ValueError(
                 "Every sample of the validation split has zero weight (sample weight "
                 "times class weight); pass X_val and y_val or disable early_stopping."

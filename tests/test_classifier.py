@@ -629,6 +629,31 @@ def test_adam_moves_the_intercept_at_its_own_step_on_unscaled_data():
     assert unscaled.loss_curve_[-1] < 2 * scaled.fit(X, y).loss_curve_[-1]
 
 
+def test_huge_weights_only_count_by_their_ratios():
+    # products and sums of weights near the float64 maximum overflowed: a divergence
+    # error, validation curves of 0 and NaN, early stopping that never stopped
+    X, y = make_classification(1000, 5, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    settings = dict(random_state=0, max_iter=5, tol=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        huge = SGDLogitClassifier(class_weight={0: 1e200, 1: 1.0}, **settings)
+        huge.fit(X, y, sample_weight=np.full(1000, 1e200))
+        validated = SGDLogitClassifier(**settings).fit(
+            X[:800], y[:800], X_val=X[800:], y_val=y[800:], sample_weight_val=np.full(200, 1e306)
+        )
+        stopped = SGDLogitClassifier(early_stopping=True, random_state=0)
+        stopped.fit(X, y, sample_weight=np.full(1000, 1.7e308))
+    ratios = SGDLogitClassifier(class_weight={0: 1.0, 1: 1e-200}, **settings).fit(X, y)
+    np.testing.assert_allclose(huge.coef_, ratios.coef_, rtol=1e-12)
+    plain = SGDLogitClassifier(**settings).fit(X[:800], y[:800], X_val=X[800:], y_val=y[800:])
+    np.testing.assert_allclose(validated.validation_loss_curve_, plain.validation_loss_curve_)
+    np.testing.assert_allclose(validated.validation_scores_, plain.validation_scores_)
+    unit = SGDLogitClassifier(early_stopping=True, random_state=0).fit(X, y)
+    assert stopped.n_iter_ == unit.n_iter_
+    np.testing.assert_allclose(stopped.validation_loss_curve_, unit.validation_loss_curve_)
+
+
 def test_partial_fit_after_fit_counts_the_classes_of_fit():
     # a refit on other classes left the class counts of earlier partial_fit calls
     # behind, and the next partial_fit failed to add its own (shapes (2,) and (3,))
