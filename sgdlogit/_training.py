@@ -62,7 +62,9 @@ class TrainingState:
         return cls(
             W=np.zeros(shape, dtype=dtype),
             q=np.zeros((n_outputs, n_features)) if l1 else np.zeros((0, 0)),
-            opt=np.zeros((2, *shape), dtype=dtype) if adaptive else np.zeros((0, 0, 0), dtype),
+            # float64 as q and avg: Adam's second moment, the square of a gradient,
+            # overflows float32 from gradients of 2e19 (float32 features of 1e20)
+            opt=np.zeros((2, *shape)) if adaptive else np.zeros((0, 0, 0)),
             avg=np.zeros(shape) if average else np.zeros((0, 0)),
         )
 
@@ -77,7 +79,7 @@ class TrainingState:
             self.q = np.zeros((n_outputs, n_cols - 1))
         adaptive = hyper[kernels.MOMENTUM] > 0.0 or hyper[kernels.USE_ADAM] != 0.0
         if adaptive and self.opt.shape != (2, n_outputs, n_cols):
-            self.opt = np.zeros((2, n_outputs, n_cols), dtype=self.W.dtype)
+            self.opt = np.zeros((2, n_outputs, n_cols))
 
     def is_finite(self):
         """Whether every array of the state is finite (an overflow can hide in any)."""

@@ -654,6 +654,16 @@ def test_huge_weights_only_count_by_their_ratios():
     np.testing.assert_allclose(stopped.validation_loss_curve_, unit.validation_loss_curve_)
 
 
+def test_adam_on_huge_float32_features():
+    # Adam's second moment (a squared gradient) was kept in float32 and overflowed from
+    # gradients of 2e19: a false "diverged" error; Adam's steps do not depend on the scale
+    X, y = make_classification(500, 5, random_state=0)
+    X = (StandardScaler().fit_transform(X) * 1e21).astype(np.float32)
+    clf = SGDLogitClassifier(solver="adam", fit_intercept=False, random_state=0).fit(X, y)
+    assert clf.coef_.dtype == np.float32
+    assert clf.score(X, y) > 0.8
+
+
 def test_partial_fit_after_fit_counts_the_classes_of_fit():
     # a refit on other classes left the class counts of earlier partial_fit calls
     # behind, and the next partial_fit failed to add its own (shapes (2,) and (3,))
