@@ -8,6 +8,7 @@ accuracy and log-loss, the time of the grid search and the time to fit the best 
 """
 
 import argparse
+import os
 import sys
 import time
 
@@ -170,6 +171,8 @@ def load_csv(path, target):
     y = frame.pop(target)
     if frame.shape[1] == 0:
         raise InputError(f"{path} has no feature column besides {target!r}")
+    if frame.shape[0] == 0:
+        raise InputError(f"{path} has a header line but no rows")
     non_numeric = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if non_numeric:
         raise InputError(
@@ -183,6 +186,12 @@ def load_csv(path, target):
         raise InputError(
             f"missing values in {path}, column(s): {', '.join(missing)}; impute or drop them"
         )
+    X = frame.to_numpy(dtype=np.float64)
+    infinite = [str(c) for c in frame.columns[~np.isfinite(X).all(axis=0)]]
+    if infinite:
+        raise InputError(
+            f"infinite values in {path}, column(s): {', '.join(infinite)}; replace or drop them"
+        )
     y = y.to_numpy()
     kind = type_of_target(y)
     if kind not in ("binary", "multiclass"):
@@ -191,13 +200,18 @@ def load_csv(path, target):
             "SGDLogitClassifier needs discrete labels"
         )
     labels, counts = np.unique(y, return_counts=True)
+    if labels.shape[0] < 2:
+        raise InputError(
+            f"target column {target!r} has a single class ({labels[0]}); a classifier "
+            "needs at least two"
+        )
     # stratified 75/25 split, then at least 2 folds: 3 samples per class at the very least
     if counts.min() < 4:
         raise InputError(
-            f"class {labels[counts.argmin()]!r} of column {target!r} has {counts.min()} "
+            f"class {labels[counts.argmin()]} of column {target!r} has {counts.min()} "
             "sample(s); every class needs at least 4"
         )
-    return frame.to_numpy(dtype=np.float64), y
+    return X, y
 
 
 def plot_loss_curves(results, path):
@@ -266,13 +280,33 @@ def warm_up():
     return time.perf_counter() - start
 
 
+def _plot_path_problem(path):
+    """Why the plot cannot be written to ``path``, or None.
+
+    Checked before the comparison runs; None without matplotlib too, which skips the plot.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        return f"no such directory: {directory}"
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return None
+    formats = Figure().canvas.get_supported_filetypes()
+    extension = os.path.splitext(path)[1].lstrip(".").lower()
+    if extension not in formats:
+        return f"unsupported image format {extension!r}; use one of {', '.join(sorted(formats))}"
+    return None
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m sgdlogit",
         description=__doc__.split("\n\n", 1)[1].replace("``", ""),
         epilog="Also installed as the `sgdlogit` command. Bad input (missing file or "
-        "column, non-numeric features, missing values, a continuous target, a class with "
-        "fewer than 4 samples) exits with status 2 and a one-line error.",
+        "column, no rows, non-numeric features, missing or infinite values, a continuous "
+        "or single-class target, a class with fewer than 4 samples, a --plot path that "
+        "cannot be written) exits with status 2 and a one-line error.",
     )
     parser.add_argument(
         "--csv",
@@ -336,6 +370,14 @@ def main(argv=None):
         parser.error("--csv and --target go together")
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.n_jobs == 0:
+        parser.error("--n-jobs must not be 0 (1 for one job, -1 for all cores)")
+    if not 0 <= args.random_state < 2**32:
+        parser.error("--random-state must be between 0 and 2**32 - 1")
+    if not args.no_plot:
+        problem = _plot_path_problem(args.plot)
+        if problem:
+            parser.error(f"--plot {args.plot}: {problem}")
 
     try:
         if args.csv is not None:
@@ -360,7 +402,9 @@ def main(argv=None):
             with threadpool_limits(limits=args.threads):
                 rows = compare(X, y, n_jobs=args.n_jobs, random_state=args.random_state)
         except ValueError as exc:
-            print(f"{parser.prog}: error: {name}: {str(exc).splitlines()[0]}", file=sys.stderr)
+            # the first line that says something (GridSearchCV's start with a blank line)
+            reason = next((line for line in str(exc).splitlines() if line.strip()), repr(exc))
+            print(f"{parser.prog}: error: {name}: {reason.strip()}", file=sys.stderr)
             return 2
         n_classes = np.unique(y).shape[0]
         title = f"\n{name}: {X.shape[0]} samples, {X.shape[1]} features, {n_classes} classes"

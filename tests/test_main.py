@@ -93,6 +93,12 @@ def write(tmp_path, frame):
         ("tiny class", "every class needs at least 4"),
         ("no features", "no feature column"),
         ("empty file", "cannot read"),
+        # these ran every fit of the search and ended with an empty message, tracebacks on
+        # stderr or the wrong reason
+        ("single class", "has a single class (1)"),
+        ("infinite value", "infinite values in"),
+        ("header only", "has a header line but no rows"),
+        ("numpy label", "class 1 of column 'label' has 3 sample(s)"),
     ],
 )
 def test_bad_csv_gives_one_line_error(csv_path, tmp_path, capsys, case, message):
@@ -117,6 +123,14 @@ def test_bad_csv_gives_one_line_error(csv_path, tmp_path, capsys, case, message)
     elif case == "empty file":
         (tmp_path / "empty.csv").write_text("")
         path = str(tmp_path / "empty.csv")
+    elif case == "single class":
+        path = write(tmp_path, frame.assign(label=1))
+    elif case == "infinite value":
+        path = write(tmp_path, frame.assign(x2=frame["x2"].where(frame.index != 3, np.inf)))
+    elif case == "header only":
+        path = write(tmp_path, frame.iloc[:0])
+    elif case == "numpy label":
+        path = write(tmp_path, frame.assign(label=np.arange(len(frame)) % 2).iloc[:7])
     assert main(["--csv", path, "--target", target, "--no-plot"]) == 2
     captured = capsys.readouterr()
     err = captured.err.strip()
@@ -136,13 +150,25 @@ def test_bad_csv_from_the_command_line(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args", [["--csv", "data.csv"], ["--target", "y"], ["--threads", "0"], ["--bogus"]]
+    "args, message",
+    [
+        (["--csv", "data.csv"], "go together"),
+        (["--target", "y"], "go together"),
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--bogus"], "unrecognized arguments"),
+        # refused before the comparison runs, not after it (or as a fault of the data)
+        (["--n-jobs", "0"], "--n-jobs must not be 0"),
+        (["--random-state", "-1"], "--random-state must be between"),
+        (["--plot", "no/such/dir/curves.png"], "no such directory"),
+        (["--plot", "curves.xyz"], "unsupported image format 'xyz'"),
+    ],
 )
-def test_bad_arguments(args, capsys):
+def test_bad_arguments(args, message, capsys):
     with pytest.raises(SystemExit) as exc:
         main(args)
     assert exc.value.code == 2
-    assert "error:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "error:" in err and message in err
 
 
 def test_help_documents_every_option(capsys):
