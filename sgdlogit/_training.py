@@ -68,6 +68,16 @@ class TrainingState:
             avg=np.zeros(shape) if average else np.zeros((0, 0)),
         )
 
+    def own_arrays(self):
+        """Copy the arrays that cannot be written: the next epoch writes into them.
+
+        Those of a model loaded by ``joblib.load(..., mmap_mode="r")`` are read-only.
+        """
+        for name in ("W", "q", "opt", "avg", "counters"):
+            array = getattr(self, name)
+            if not array.flags.writeable:
+                setattr(self, name, array.copy())
+
     def provide_for(self, hyper):
         """Allocate the optional arrays that ``hyper`` needs and the state does not have yet.
 
@@ -241,6 +251,7 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
         Dense input only: chunks per batch, run on up to ``n_chunks`` threads (see
         :func:`n_chunks_for`). The result depends on ``n_chunks``, never on the threads.
     """
+    state.own_arrays()
     state.provide_for(hyper)
     dtype = state.W.dtype
     n_outputs, n_cols = state.W.shape

@@ -138,6 +138,21 @@ def test_skops_pipeline_round_trip(tmp_path):
 # ----------------------------------------------------------------------------- ONNX
 
 
+def test_training_continues_after_a_memory_mapped_joblib_load(tmp_path):
+    # joblib.load(..., mmap_mode="r") gives read-only state arrays: partial_fit failed
+    # ("assignment destination is read-only") and the next call started over
+    X, y = make_data(3)
+    model = SGDLogitClassifier(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    joblib.dump(model, tmp_path / "model.joblib")
+    loaded = joblib.load(tmp_path / "model.joblib", mmap_mode="r")
+    for _ in range(2):
+        loaded.partial_fit(X, y)
+        model.partial_fit(X, y)
+    assert loaded.n_iter_ == 3
+    np.testing.assert_array_equal(loaded.coef_, model.coef_)
+    np.testing.assert_array_equal(loaded.loss_curve_, model.loss_curve_)
+
+
 def onnx_probabilities(model, X, **options):
     skl2onnx = pytest.importorskip("skl2onnx")
     ort = pytest.importorskip("onnxruntime")
