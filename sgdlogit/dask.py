@@ -175,7 +175,9 @@ def _align(X, y, sample_weight):
     def on_rows(values, name):
         if not isinstance(values, da.Array):
             values = np.asarray(values)
-            values = da.from_array(values, chunks=(rows,) if values.ndim == 1 else -1)
+            fits = values.ndim == 1 and values.shape[0] == X.shape[0]
+            # chunked on X's rows only if it has as many: dask refuses other chunks
+            values = da.from_array(values, chunks=(rows,) if fits else -1)
         if values.ndim != 1 or values.shape[0] != X.shape[0]:
             raise ValueError(
                 f"{name} must be 1-D with one value per row of X ({X.shape[0]}); got shape "

@@ -288,6 +288,11 @@ def test_input_errors(client):
         sgd_dask.fit(SGDLogitClassifier(), X_blocks, y_blocks, local_epochs=0, client=client)
     with pytest.raises(ValueError, match="one value per row"):
         sgd_dask.fit(SGDLogitClassifier(), X_blocks, y_blocks[:10], client=client)
+    # numpy arrays of the wrong length: dask's "Chunks do not add up to shape" before
+    with pytest.raises(ValueError, match=r"one value per row of X \(400\); got shape \(10,\)"):
+        sgd_dask.fit(SGDLogitClassifier(), X_blocks, y[:10], client=client)
+    with pytest.raises(ValueError, match="sample_weight must be 1-D with one value per row"):
+        sgd_dask.fit(SGDLogitClassifier(), X_blocks, y, sample_weight=np.ones(3), client=client)
     with pytest.raises(ValueError, match="greater than one"):
         sgd_dask.fit(SGDLogitClassifier(), X_blocks, da.zeros(400, chunks=100), client=client)
     with pytest.raises(ValueError, match="not in classes"):
