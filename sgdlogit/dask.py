@@ -32,6 +32,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array
 
 from sgdlogit._classifier import SGDLogitClassifier, _check_csr_structure
 from sgdlogit._objective import log_loss_per_sample, penalty_value
@@ -433,10 +434,19 @@ def _local_round(shard, local, coef, intercept, seed):
     epochs on the shard.
     """
     X, y, y_index, weights = shard
-    decision = np.asarray(X @ coef.T) + intercept
-    if coef.shape[0] == 1:
-        decision = decision.ravel()
-    loss_sum = float(weights @ log_loss_per_sample(decision, y_index))
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite: checked below
+        decision = np.asarray(X @ coef.T) + intercept
+        if coef.shape[0] == 1:
+            decision = decision.ravel()
+        loss_sum = float(weights @ log_loss_per_sample(decision, y_index))
+    if not np.all(np.isfinite(decision)):
+        # NaN or inf in X (even in rows of weight zero, which training skips) gets
+        # scikit-learn's error, as in SGDLogitClassifier.fit; else the client reports a
+        # divergence
+        with np.errstate(over="ignore", invalid="ignore"):
+            check_array(
+                X, accept_sparse="csr", dtype=None, estimator="SGDLogitClassifier", input_name="X"
+            )
     if local is None:
         return loss_sum, None, None, 0
     local = clone(local).set_params(random_state=seed)

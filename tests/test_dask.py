@@ -8,6 +8,7 @@ import copy
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -297,6 +298,29 @@ def test_input_errors(client):
         sgd_dask.fit(SGDLogitClassifier(), X_blocks, da.zeros(400, chunks=100), client=client)
     with pytest.raises(ValueError, match="not in classes"):
         sgd_dask.fit(SGDLogitClassifier(), X_blocks, y_blocks, classes=[0, 5], client=client)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("zero_weight", [False, True], ids=["weighted", "zero-weight"])
+def test_non_finite_x_gets_the_error_of_fit(client, bad, zero_weight):
+    # a NaN in rows of weight zero (a shard that does not train) met only the evaluation
+    # of the loss: "Training diverged", and RuntimeWarnings in the user's process
+    X, y = make_data(2, n_samples=300)
+    X[250, 0] = bad
+    weights = np.ones(300)
+    if zero_weight:
+        weights[150:] = 0.0
+    X_blocks = da.from_array(X, chunks=(100, -1))
+    reference = pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)")
+    with reference:
+        SGDLogitClassifier(random_state=0).fit(X, y, sample_weight=weights)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match=r"Input X contains (NaN|infinity)"):
+            sgd_dask.fit(
+                SGDLogitClassifier(random_state=0), X_blocks, y, sample_weight=weights,
+                client=client,
+            )  # fmt: skip
 
 
 def test_malformed_csr_block_is_refused(client):
