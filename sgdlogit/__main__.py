@@ -294,7 +294,7 @@ def _plot_path_problem(path):
         return None
     formats = Figure().canvas.get_supported_filetypes()
     extension = os.path.splitext(path)[1].lstrip(".").lower()
-    if extension not in formats:
+    if extension and extension not in formats:  # none: matplotlib writes a PNG
         return f"unsupported image format {extension!r}; use one of {', '.join(sorted(formats))}"
     return None
 

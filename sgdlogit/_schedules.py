@@ -170,6 +170,10 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     intercept_scale : float
         Factor of the intercept's step (0 without intercept).
     """
+    # the mean weight of all the training rows, relative to the largest (no overflow)
+    all_weights = np.asarray(sample_weight[rows], dtype=np.float64)
+    top_weight = all_weights.max(initial=0.0)
+    mean_weight = float(np.mean(all_weights / top_weight)) if top_weight > 0 else 1.0
     weighted = rows[sample_weight[rows] > 0]
     if weighted.shape[0]:  # rows of weight zero add nothing to the loss or its curvature
         rows = weighted
@@ -180,14 +184,15 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     X = X[rows]  # a copy (fancy indexing): scaled in place below
     sample_weight = sample_weight[rows]
     weights = np.asarray(sample_weight, dtype=np.float64)
-    if weights.max() > 0:
-        weights = weights / weights.max()
+    if top_weight > 0:
+        weights = weights / top_weight
     else:
         weights = np.ones_like(weights)
+    # each row's weight relative to the mean over all the training rows, zeros included
+    # (training scales the weights so): a batch holding a row of weight 500 times the
+    # mean has that much more curvature along it
+    relative = weights / mean_weight
     weights = weights / weights.sum()
-    # each row's weight relative to the mean: a batch holding a row of weight 500 times
-    # the mean has that much more curvature along it
-    relative = weights * weights.shape[0]
     if sp.issparse(X):
         X = X.tocsr().astype(np.float64, copy=False)
         X.eliminate_zeros()  # a copy: stored zeros are no features (the intercept's scale)

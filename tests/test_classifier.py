@@ -600,6 +600,20 @@ def test_a_smaller_last_batch_takes_a_proportional_step():
         assert clf.score(X, y) >= reference - 0.01
 
 
+def test_a_partial_fit_chunk_smaller_than_a_batch_takes_a_proportional_step():
+    # chunks of 512, 512 and 1 row with batch_size=512 (a chunked reader): the lone row
+    # took the step sized for 512 rows at every pass (accuracy 0.60-0.85 over ten passes)
+    rng = np.random.RandomState(0)
+    X = rng.randn(1025, 100)
+    y = (X[:, :5].sum(axis=1) + rng.randn(1025) > 0).astype(int)
+    reference = LogisticRegression().fit(X, y).score(X, y)
+    clf = SGDLogitClassifier(batch_size=512, random_state=0)
+    for _ in range(3):
+        for rows in (slice(0, 512), slice(512, 1024), slice(1024, 1025)):
+            clf.partial_fit(X[rows], y[rows], classes=[0, 1])
+        assert clf.score(X, y) >= reference - 0.02
+
+
 def test_balanced_weights_of_a_rare_class_reach_the_optimum():
     # 20 positives in 20,000 rows weigh 500 times the mean with class_weight='balanced':
     # a step sized for the mean weight diverged (objective 3x the optimum's, rising)
@@ -639,6 +653,8 @@ def test_huge_weights_only_count_by_their_ratios():
         warnings.simplefilter("error")
         huge = SGDLogitClassifier(class_weight={0: 1e200, 1: 1.0}, **settings)
         huge.fit(X, y, sample_weight=np.full(1000, 1e200))
+        balanced = SGDLogitClassifier(class_weight="balanced", **settings)
+        balanced.fit(X, y, sample_weight=np.full(1000, 1e308))
         validated = SGDLogitClassifier(**settings).fit(
             X[:800], y[:800], X_val=X[800:], y_val=y[800:], sample_weight_val=np.full(200, 1e306)
         )
@@ -646,6 +662,8 @@ def test_huge_weights_only_count_by_their_ratios():
         stopped.fit(X, y, sample_weight=np.full(1000, 1.7e308))
     ratios = SGDLogitClassifier(class_weight={0: 1.0, 1: 1e-200}, **settings).fit(X, y)
     np.testing.assert_allclose(huge.coef_, ratios.coef_, rtol=1e-12)
+    unit = SGDLogitClassifier(class_weight="balanced", **settings).fit(X, y)
+    np.testing.assert_allclose(balanced.coef_, unit.coef_, rtol=1e-12)
     plain = SGDLogitClassifier(**settings).fit(X[:800], y[:800], X_val=X[800:], y_val=y[800:])
     np.testing.assert_allclose(validated.validation_loss_curve_, plain.validation_loss_curve_)
     np.testing.assert_allclose(validated.validation_scores_, plain.validation_scores_)

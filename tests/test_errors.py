@@ -715,10 +715,14 @@ def test_optimal_learning_rate_needs_positive_alpha(data, method):
     with pytest.raises(ValueError, match=re.escape(str(reference))) as info:
         run(ours(learning_rate="optimal", alpha=0.0), method, X, y)
     assert type(info.value) is type(reference)
-    # set between two calls, it used to reach the schedule: ZeroDivisionError
+    # set between two calls, it used to reach the schedule: ZeroDivisionError; the
+    # training state stays as it was
     clf = run(ours(learning_rate="optimal"), method, X, y).set_params(alpha=0.0)
+    n_iter, t = clf.n_iter_, clf.t_
     with pytest.raises(ValueError, match=re.escape(str(reference))):
         clf.partial_fit(X, y)
+    clf.set_params(alpha=1e-4).partial_fit(X, y)
+    assert (clf.n_iter_, clf.t_) == (n_iter + 1, 2 * t if method == "partial_fit" else t + t // 5)
 
 
 # ----------------------------------------------------------------------------- fit arguments

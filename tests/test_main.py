@@ -67,13 +67,14 @@ def test_csv(csv_path, capsys):
     assert 0.5 < test_accuracy <= 1.0
 
 
-def test_csv_plot(csv_path, tmp_path, capsys):
+@pytest.mark.parametrize("name, written", [("curves.png", "curves.png"), ("curves", "curves.png")])
+def test_csv_plot(csv_path, tmp_path, capsys, name, written):
+    # a path without an extension gets matplotlib's default format, PNG
     pytest.importorskip("matplotlib")
     path, _ = csv_path
-    png = tmp_path / "curves.png"
-    assert main(["--csv", str(path), "--target", "label", "--plot", str(png)]) == 0
-    assert png.stat().st_size > 0
-    assert f"loss curves written to {png}" in capsys.readouterr().out
+    assert main(["--csv", str(path), "--target", "label", "--plot", str(tmp_path / name)]) == 0
+    assert (tmp_path / written).stat().st_size > 0
+    assert f"loss curves written to {tmp_path / name}" in capsys.readouterr().out
 
 
 def write(tmp_path, frame):

@@ -121,8 +121,11 @@ def test_infinite_logits_give_the_same_probabilities_in_every_layout(layout):
     clf = SGDLogitClassifier().fit(np.eye(3), [0, 1, 2])
     clf.coef_, clf.intercept_ = np.eye(3) * 10, np.zeros(3)
     big = 1e308
-    X = np.array([[big, 0, 0], [big, big, 0], [-big, 0, 0], [-big, -big, -big], [big, -big, 0]])
-    expected = [[1, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], [1 / 3] * 3, [1, 0, 0]]
+    X = np.array(
+        [[big, 0, 0], [big, big, 0], [-big, 0, 0], [-big, -big, -big], [big, -big, 0],
+         [big, big / 20, 0]]  # a finite logit of 5e307 next to +inf: exp overflowed
+    )  # fmt: skip
+    expected = [[1, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], [1 / 3] * 3, [1, 0, 0], [1, 0, 0]]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         proba = clf.predict_proba(layout(X))

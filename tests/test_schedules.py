@@ -68,9 +68,12 @@ def test_auto_step_of_skewed_weights_follows_the_heavy_rows():
         assert eta_skewed < eta_equal / 4
 
 
-def test_auto_step_ignores_rows_of_weight_zero():
+def test_auto_step_samples_the_rows_of_nonzero_weight():
     # the sampled rows used to be those of zero weight only: 0 / 0, a RuntimeWarning, and
-    # a fallback step of 1 whatever the data
+    # a fallback step of 1 whatever the data. The rows of weight 1 among zeros weigh
+    # 20,000 / 3 times the mean, as training scales them: one-sample steps that much
+    # smaller than on those rows alone (a step for the rows alone overshot, objective 3x
+    # the optimum's)
     rng = np.random.default_rng(0)
     X = rng.normal(size=(20_000, 5)) * 30
     weights = np.zeros(20_000)
@@ -78,9 +81,14 @@ def test_auto_step_ignores_rows_of_weight_zero():
     weights[heavy] = 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = estimate_steps(X, weights, np.arange(20_000), 8, True, np.random.RandomState(0))
-    alone = estimate_steps(X[heavy], np.ones(3), np.arange(3), 8, True, np.random.RandomState(0))
-    assert got == alone
+        eta, scale = estimate_steps(
+            X, weights, np.arange(20_000), 1, True, np.random.RandomState(0)
+        )
+    eta_alone, scale_alone = estimate_steps(
+        X[heavy], np.ones(3), np.arange(3), 1, True, np.random.RandomState(0)
+    )
+    assert scale == pytest.approx(scale_alone, rel=1e-12)
+    assert eta == pytest.approx(eta_alone * 3 / 20_000, rel=1e-12)
 
 
 def test_auto_step_ignores_stored_zeros():
