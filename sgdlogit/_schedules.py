@@ -170,13 +170,19 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     intercept_scale : float
         Factor of the intercept's step (0 without intercept).
     """
-    # the mean weight of all the training rows, relative to the largest (no overflow)
-    all_weights = np.asarray(sample_weight[rows], dtype=np.float64)
-    top_weight = all_weights.max(initial=0.0)
-    mean_weight = float(np.mean(all_weights / top_weight)) if top_weight > 0 else 1.0
-    weighted = rows[sample_weight[rows] > 0]
-    if weighted.shape[0]:  # rows of weight zero add nothing to the loss or its curvature
-        rows = weighted
+    # the mean weight of all the training rows, relative to the largest (no overflow);
+    # rows are sorted and distinct, so as many as the weights are all of them (no copy)
+    all_weights = sample_weight if rows.shape[0] == sample_weight.shape[0] else sample_weight[rows]
+    top_weight = float(all_weights.max(initial=0.0))
+    mean_weight = 1.0
+    if top_weight > 0:
+        mean_weight = float(np.mean(all_weights, dtype=np.float64)) / top_weight
+        if not np.isfinite(mean_weight):  # the sum overflowed: divide first
+            mean_weight = float(np.mean(all_weights / top_weight, dtype=np.float64))
+    if all_weights.min(initial=np.inf) <= 0:
+        weighted = rows[all_weights > 0]
+        if weighted.shape[0]:  # rows of weight zero add nothing to the loss or its curvature
+            rows = weighted
     if rows.shape[0] > _CURVATURE_ROWS:
         # numpy's Generator draws k of n in O(k) (sklearn's sampler costs 1-2 ms here)
         sampler = np.random.default_rng(random_state.randint(2**31))
