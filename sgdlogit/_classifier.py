@@ -166,6 +166,18 @@ def _check_csr_structure(X):
         )
 
 
+def _dense_coef(coef):
+    """``coef_`` as an ndarray, also after :meth:`SGDLogitClassifier.sparsify`."""
+    return coef.toarray() if sp.issparse(coef) else np.asarray(coef)
+
+
+def _raise_if_not_finite(X, estimator):
+    """Raise scikit-learn's error for NaN or infinite values in ``X`` (else nothing)."""
+    # its quick test sums X: huge finite features overflow there (a RuntimeWarning)
+    with np.errstate(over="ignore", invalid="ignore"):
+        check_array(X, accept_sparse="csr", dtype=None, estimator=estimator, input_name="X")
+
+
 def _rows_of(values, rows):
     """``values[rows]`` for sorted distinct ``rows``, without a copy when they are all rows."""
     return values if rows.shape[0] == values.shape[0] else values[rows]
@@ -717,7 +729,7 @@ class SGDLogitClassifier(
         if sp.issparse(coef) and coef.shape[0] * coef.shape[1] * coef.dtype.itemsize <= _nbytes(X):
             # a sparsified coef_ (sparsify): scipy's products with it take 2-8x as long as
             # with the dense array, which costs no more memory than X here
-            coef = coef.toarray()
+            coef = _dense_coef(coef)
         if _prediction.kernel_applies(X) and not sp.issparse(coef):
             # one compiled pass computes the logits and, if asked, the probabilities
             out, all_finite = _prediction.dense_scores(
@@ -811,9 +823,7 @@ class SGDLogitClassifier(
         whatever ``w``, and every gradient term is a multiple of ``x``), and the epoch loop
         checks both after every epoch.
         """
-        # its quick test sums X: huge finite features overflow there (a RuntimeWarning)
-        with np.errstate(over="ignore", invalid="ignore"):
-            check_array(X, accept_sparse="csr", dtype=None, estimator=self, input_name="X")
+        _raise_if_not_finite(X, self)
 
     def _fold_class_weight(
         self, sample_weight, classes, y_index, class_counts, *, whole_data=False
@@ -946,9 +956,7 @@ class SGDLogitClassifier(
         # is refused, not reshaped.
         coef = np.zeros((n_outputs, n_features))
         if coef_init is not None:
-            if sp.issparse(coef_init):  # a coef_ after sparsify()
-                coef_init = coef_init.toarray()
-            coef_init = np.asarray(coef_init, dtype=np.float64)
+            coef_init = _dense_coef(coef_init).astype(np.float64)  # also a sparsified coef_
             binary_vector = n_outputs == 1 and coef_init.size == n_features
             if coef_init.shape != coef.shape and not binary_vector:
                 raise ValueError(

@@ -10,9 +10,8 @@ input: float32 inputs use float32 weights, float64 inputs float64 ones.
 """
 
 import numpy as np
-import scipy.sparse as sp
 
-from sgdlogit._classifier import SGDLogitClassifier
+from sgdlogit._classifier import SGDLogitClassifier, _dense_coef
 
 #: Alias of the model in skl2onnx's registry.
 ALIAS = "SgdlogitSGDLogitClassifier"
@@ -81,7 +80,7 @@ def _convert(scope, operator, container):
     inputs = X.full_name
     if not isinstance(X.type, (DoubleTensorType, FloatTensorType)):
         inputs = node("Cast", [inputs], "cast_input", to=proto)
-    coef_ = model.coef_.toarray() if sp.issparse(model.coef_) else np.asarray(model.coef_)
+    coef_ = _dense_coef(model.coef_)
     intercept_ = np.asarray(model.intercept_)
     if coef_.shape[0] == 1:  # logits (0, z) for the classes (0, 1)
         coef_ = np.vstack([np.zeros_like(coef_), coef_])

@@ -32,9 +32,13 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array
 
-from sgdlogit._classifier import SGDLogitClassifier, _check_csr_structure
+from sgdlogit._classifier import (
+    SGDLogitClassifier,
+    _check_csr_structure,
+    _dense_coef,
+    _raise_if_not_finite,
+)
 from sgdlogit._objective import log_loss_per_sample, penalty_value
 
 try:
@@ -285,8 +289,7 @@ def _train(estimator, X, shards, weight_sums, classes, local_epochs, max_rounds)
                 f"warm_start requires {n_features} features, as X has; the estimator was "
                 f"fitted with {estimator.coef_.shape[1]}."
             )
-        coef = estimator.coef_
-        coef = np.array(coef.toarray() if sp.issparse(coef) else coef, dtype=np.float64)
+        coef = _dense_coef(estimator.coef_).astype(np.float64)
         intercept = np.array(estimator.intercept_, dtype=np.float64).reshape(n_outputs)
     local = clone(estimator).set_params(
         max_iter=local_epochs,
@@ -443,10 +446,7 @@ def _local_round(shard, local, coef, intercept, seed):
         # NaN or inf in X (even in rows of weight zero, which training skips) gets
         # scikit-learn's error, as in SGDLogitClassifier.fit; else the client reports a
         # divergence
-        with np.errstate(over="ignore", invalid="ignore"):
-            check_array(
-                X, accept_sparse="csr", dtype=None, estimator="SGDLogitClassifier", input_name="X"
-            )
+        _raise_if_not_finite(X, "SGDLogitClassifier")
     if local is None:
         return loss_sum, None, None, 0
     local = clone(local).set_params(random_state=seed)
