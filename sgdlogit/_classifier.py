@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
 
 from sgdlogit._callbacks import NO_TASK, CallbackSupportMixin, FitTask
 from sgdlogit._objective import mean_log_loss, penalty_strengths, penalty_value
-from sgdlogit._schedules import ADAM_ETA0, batch_steps, estimate_steps
+from sgdlogit._schedules import ADAM_ETA0, _rows_of, batch_steps, estimate_steps
 
 # batch_size='auto': about 200 updates per epoch, between 8 and 256 samples per batch.
 # Small data gets many updates per epoch; large data gets batches big enough for threads
@@ -176,11 +176,6 @@ def _raise_if_not_finite(X, estimator):
     # its quick test sums X: huge finite features overflow there (a RuntimeWarning)
     with np.errstate(over="ignore", invalid="ignore"):
         check_array(X, accept_sparse="csr", dtype=None, estimator=estimator, input_name="X")
-
-
-def _rows_of(values, rows):
-    """``values[rows]`` for sorted distinct ``rows``, without a copy when they are all rows."""
-    return values if rows.shape[0] == values.shape[0] else values[rows]
 
 
 def _relative_to_peak(weights):
@@ -669,7 +664,7 @@ class SGDLogitClassifier(
         else:
             if self._step_setting() != getattr(self, "_step_setting_used", self._step_setting()):
                 # set_params between calls: the new optimizer or eta0 starts at its own step
-                self._state.eta = self._initial_eta()
+                self._restart_step(self._state)
             if self._state.W.dtype != X.dtype:
                 X = X.astype(self._state.W.dtype)
         self._class_counts = counts
@@ -1021,7 +1016,7 @@ class SGDLogitClassifier(
             # SGDClassifier's huge early steps: never speed the intercept up beyond them
             intercept_scale = min(intercept_scale, 1.0)
         self._eta_estimate = eta0
-        state.eta = self._initial_eta()
+        self._restart_step(state)
         self._state = state
         self._batch_size = batch_size
         self._step_batch = step_batch
@@ -1042,9 +1037,13 @@ class SGDLogitClassifier(
     def _step_setting(self):
         return (self.eta0, self.solver, self.momentum)
 
+    def _restart_step(self, state):
+        """Start ``state.eta`` at the first step of the current step settings."""
+        state.eta = self._initial_eta()
+        self._step_setting_used = self._step_setting()
+
     def _initial_eta(self):
         """The first step for the current ``eta0``, ``solver`` and ``momentum``."""
-        self._step_setting_used = self._step_setting()
         if self.eta0 != "auto":
             return float(self.eta0)
         if self.solver == "adam":

@@ -1213,7 +1213,6 @@ def _score_block(X, coef, intercept, out):
     n_rows = X.shape[0]
     n_outputs = coef.shape[0]
     n_bad = 0
-    first_paired = 0
     if n_outputs < 4:
         for i in range(0, n_rows - n_rows % 4, 4):
             _score_quad(X, i, i + 1, i + 2, i + 3, coef, intercept, out)
@@ -1227,11 +1226,11 @@ def _score_block(X, coef, intercept, out):
                 X, first, min(first + 1, last), min(first + 2, last), last, coef, intercept, out
             )
         # counted in one loop after the rows, not after every four (5% of a predict_proba)
-        first_paired = n_rows
         for i in range(n_rows):
             for k in range(n_outputs):
                 n_bad += not np.isfinite(out[i, k])
-    for i in range(first_paired, n_rows, 2):
+        return n_bad
+    for i in range(0, n_rows, 2):
         i2 = min(i + 1, n_rows - 1)
         two = i2 > i  # an odd last row is scored twice but counted once
         z = out[i]

@@ -80,6 +80,11 @@ def _top_eigenvalue(X, weights, ones, random_state):
     return eigenvalue
 
 
+def _rows_of(values, rows):
+    """``values[rows]`` for sorted distinct ``rows``, without a copy when they are all rows."""
+    return values if rows.shape[0] == values.shape[0] else values[rows]
+
+
 def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
     """Return the step of each of the next ``n_batches`` updates.
 
@@ -170,9 +175,8 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     intercept_scale : float
         Factor of the intercept's step (0 without intercept).
     """
-    # the mean weight of all the training rows, relative to the largest (no overflow);
-    # rows are sorted and distinct, so as many as the weights are all of them (no copy)
-    all_weights = sample_weight if rows.shape[0] == sample_weight.shape[0] else sample_weight[rows]
+    # the mean weight of all the training rows, relative to the largest (no overflow)
+    all_weights = _rows_of(sample_weight, rows)
     top_weight = float(all_weights.max(initial=0.0))
     mean_weight = 1.0
     if top_weight > 0:

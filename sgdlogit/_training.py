@@ -38,6 +38,20 @@ PAGE_BYTES = 4096
 LOGITS_OFFSET, GRADS_OFFSET, LOSSES_OFFSET = 2048, 1024, 0
 
 
+def _l1_buffer(shape, needed):
+    """The L1 penalty applied so far to each coefficient (empty unless ``needed``)."""
+    return np.zeros((shape[0], shape[1] - 1)) if needed else np.zeros((0, 0))
+
+
+def _optimizer_buffer(shape, needed):
+    """Momentum's velocity, or Adam's two moments (empty unless ``needed``).
+
+    float64 as the other buffers: Adam's second moment, the square of a gradient,
+    overflows float32 from gradients of 2e19 (float32 features of 1e20).
+    """
+    return np.zeros((2, *shape)) if needed else np.zeros((0, 0, 0))
+
+
 @dataclass
 class TrainingState:
     """Arrays and counters of a model under training.
@@ -61,10 +75,8 @@ class TrainingState:
         shape = (n_outputs, n_features + 1)
         return cls(
             W=np.zeros(shape, dtype=dtype),
-            q=np.zeros((n_outputs, n_features)) if l1 else np.zeros((0, 0)),
-            # float64 as q and avg: Adam's second moment, the square of a gradient,
-            # overflows float32 from gradients of 2e19 (float32 features of 1e20)
-            opt=np.zeros((2, *shape)) if adaptive else np.zeros((0, 0, 0)),
+            q=_l1_buffer(shape, l1),
+            opt=_optimizer_buffer(shape, adaptive),
             avg=np.zeros(shape) if average else np.zeros((0, 0)),
         )
 
@@ -84,12 +96,10 @@ class TrainingState:
         A ``partial_fit`` after ``set_params`` may turn on L1, momentum or Adam in a state
         started without them: the kernels would write into its empty arrays.
         """
-        n_outputs, n_cols = self.W.shape
-        if hyper[kernels.ALPHA_L1] > 0.0 and self.q.shape != (n_outputs, n_cols - 1):
-            self.q = np.zeros((n_outputs, n_cols - 1))
-        adaptive = hyper[kernels.MOMENTUM] > 0.0 or hyper[kernels.USE_ADAM] != 0.0
-        if adaptive and self.opt.shape != (2, n_outputs, n_cols):
-            self.opt = np.zeros((2, n_outputs, n_cols))
+        if hyper[kernels.ALPHA_L1] > 0.0 and self.q.size == 0:
+            self.q = _l1_buffer(self.W.shape, True)
+        if (hyper[kernels.MOMENTUM] > 0.0 or hyper[kernels.USE_ADAM] != 0.0) and not self.opt.size:
+            self.opt = _optimizer_buffer(self.W.shape, True)
 
     def is_finite(self):
         """Whether every array of the state is finite (an overflow can hide in any)."""
