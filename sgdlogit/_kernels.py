@@ -31,7 +31,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from sgdlogit._kernel_cache import caching_possible
 
@@ -1127,6 +1127,17 @@ def csr_epoch(
     return total[0] + np.log(total[1])
 
 
+def _float64_workspace(out):
+    """``out`` itself if it is float64, else a new float64 array of its shape (compiled)."""
+
+
+@overload(_float64_workspace, inline="always")
+def _float64_workspace_impl(out):
+    if out.dtype == types.float64:
+        return lambda out: out
+    return lambda out: np.empty(out.shape)
+
+
 @njit(inline="always", nogil=True, cache=CACHE)
 def _softmax_rows(out):
     """Replace the logits in each row of ``out`` by the class probabilities.
@@ -1135,28 +1146,33 @@ def _softmax_rows(out):
     takes the exps of the whole block, every row is divided by its sum. The flat loop
     vectorizes without remainders, where a loop over the few classes of one row ran
     mostly in its scalar tail (D2-like rows with 10 classes: 18 instead of 29 ns each).
-    The sum over the other classes that the training loss needs (:func:`_shifted_exp`) is
-    of no use here. A largest logit of +inf takes all the probability.
+    The shifted logits and their exps are float64 whatever the dtype of ``out`` (float32
+    rows use a float64 workspace): rounded to float32, a shift of logits near 16 cost up
+    to 17 ulps. The sum over the other
+    classes that the training loss needs (:func:`_shifted_exp`) is of no use here. A
+    largest logit of +inf takes all the probability.
     """
     n_rows, n_classes = out.shape
+    shifted = _float64_workspace(out)
     for i in range(n_rows):
         z = out[i]
         zmax = -np.inf
         for k in range(n_classes):
             zmax = z[k] if z[k] > zmax else zmax
         for k in range(n_classes):
-            z[k] = 0.0 if z[k] == zmax else z[k] - zmax
-    flat = out.reshape(out.size)
+            shifted[i, k] = 0.0 if z[k] == zmax else float(z[k]) - float(zmax)
+    flat = shifted.reshape(shifted.size)
     for t in range(flat.shape[0]):
         flat[t] = _exp_nonpositive(flat[t])
     for i in range(n_rows):
-        z = out[i]
+        e = shifted[i]
         total = 0.0
         for k in range(n_classes):
-            total += z[k]
+            total += e[k]
         share = 1.0 / total
+        z = out[i]
         for k in range(n_classes):
-            z[k] *= share
+            z[k] = e[k] * share
 
 
 @njit(inline="always", nogil=True, cache=CACHE)

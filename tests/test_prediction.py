@@ -244,6 +244,32 @@ def test_binary_probabilities_near_zero_keep_their_digits(layout, dtype, limit, 
         assert ulps.max() <= 4.0
 
 
+@pytest.mark.parametrize(
+    "layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix], ids=["C", "F", "csr"]
+)
+def test_float32_multiclass_probabilities_are_correctly_rounded(layout):
+    # float32 logits of tens: shifted by their row maximum in float32, their probabilities
+    # lost up to 17 ulps and the log-probabilities near 0 nearly all their digits; shifted
+    # in float64, both round once, from the float32 logits of the same layout
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4_000, 20)).astype(np.float32)
+    clf = SGDLogitClassifier().fit(X[:10], np.arange(10) % 5)
+    clf.coef_ = (rng.normal(size=(5, 20)) * 6).astype(np.float32)
+    clf.intercept_ = rng.normal(size=5).astype(np.float32)
+    X = layout(X)
+    logits = clf.decision_function(X).astype(np.float64)
+    assert np.abs(logits).max() > 40
+    proba, log_proba = clf.predict_proba(X), clf.predict_log_proba(X)
+    assert proba.dtype == log_proba.dtype == np.float32
+    exact_log = logits - logits.max(axis=1, keepdims=True)
+    exact_log -= np.log(np.exp(exact_log).sum(axis=1, keepdims=True))
+    for ours, exact in ((proba, np.exp(exact_log)), (log_proba, exact_log)):
+        nearest = exact.astype(np.float32)
+        normal = np.abs(nearest) >= np.finfo(np.float32).tiny
+        ulps = np.abs(ours[normal] - exact[normal]) / np.spacing(np.abs(nearest[normal]))
+        assert ulps.max() <= 1.0
+
+
 @pytest.mark.parametrize("layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix])
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_input_raises_sklearn_error(layout, bad):
