@@ -286,8 +286,10 @@ class SGDLogitClassifier(
           below 1e-6.
     eta0 : float or 'auto', default='auto'
         Initial or constant step size. ``'auto'`` estimates the curvature :math:`L_B` of the
-        mean loss of a batch from the data and uses :math:`1 / L_B` (times ``1 - momentum``
-        with momentum), or 1e-3 with ``solver='adam'``. Not used by ``'optimal'``.
+        mean loss of a batch from the data and uses :math:`c / (L_B + \alpha_2)`, with
+        :math:`\alpha_2` the L2 part of the penalty and :math:`c` 1 (1.5 for
+        ``batch_size=1``, whose curvature is exact), times ``1 - momentum`` with momentum,
+        or 1e-3 with ``solver='adam'``. Not used by ``'optimal'``.
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule.
     solver : {'sgd', 'adam'}, default='sgd'
@@ -342,11 +344,14 @@ class SGDLogitClassifier(
         Threads for dense input: each batch is split into up to ``n_jobs`` chunks of at
         least 16 rows whose gradients are computed in parallel, when a batch carries at
         least 256 multiply-adds (``batch_size * n_features * n_outputs``); sparse input
-        and smaller batches run on one thread. ``None`` means 1 and ``-1`` all cores.
+        and smaller batches run on one thread. ``None`` means 1, ``-1`` all cores and
+        ``-2`` all but one (0 is refused).
         Results depend on ``n_jobs`` (the rounding of the chunk sums) but never on thread
         timing. The kernels release the GIL, so parallel fits (``GridSearchCV(n_jobs=...)``
         with threads) scale too.
-        Prediction on dense input splits the rows among ``n_jobs`` threads.
+        Prediction on dense input splits the rows among ``n_jobs`` threads when
+        ``X.size`` times the number of outputs (1 for two classes) is at least a million;
+        below that, one thread is faster.
     verbose : int, default=0
         With ``verbose >= 1``, print one line per epoch.
 
@@ -417,7 +422,12 @@ class SGDLogitClassifier(
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
+        # 0 has no meaning (joblib refuses it only once fit runs)
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "verbose": ["verbose"],
     }
 
@@ -502,10 +512,13 @@ class SGDLogitClassifier(
             Weights of the samples; they are rescaled to mean one, so only their ratios
             matter.
         coef_init : ndarray of shape (1, n_features) or (n_classes, n_features), default=None
-            Initial coefficients (overrides ``warm_start``). A binary model also takes
-            them as a vector of shape (n_features,). Not modified.
+            Initial coefficients: they override the coefficients ``warm_start`` would
+            continue from (the intercepts still continue unless ``intercept_init`` is
+            given). A binary model also takes them as a vector of shape (n_features,).
+            Not modified.
         intercept_init : ndarray of shape (1,) or (n_classes,), default=None
-            Initial intercepts; a scalar for a binary model.
+            Initial intercepts (they override those ``warm_start`` would continue from);
+            a scalar for a binary model.
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Validation data: the validation loss and accuracy are recorded every epoch, and
             monitored for stopping when ``early_stopping`` is on.
@@ -605,7 +618,8 @@ class SGDLogitClassifier(
         y : array-like of shape (n_samples,)
             Its labels.
         classes : array-like of shape (n_classes,), default=None
-            Every class of the problem; required on the first call, ignored afterwards.
+            Every class of the problem; required on the first call, optional afterwards (if
+            given, it must be the same).
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples.
 

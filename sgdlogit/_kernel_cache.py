@@ -1,7 +1,8 @@
 """Where numba caches the compiled kernels, when it finds no place of its own.
 
-numba caches a ``cache=True`` function in the ``__pycache__`` next to its source, else in
-the user's cache directory (``~/.cache/numba``), else where ``NUMBA_CACHE_DIR`` says. When
+numba caches a ``cache=True`` function where ``NUMBA_CACHE_DIR`` says if it is set, else
+in the ``__pycache__`` next to its source, else in the user's cache directory
+(``~/.cache/numba``). When
 none of them can be written (a read-only installation run by a user without a writable
 home: a container's non-root user, a Nix store, a serverless function), numba refuses to
 define the function at all, and importing the kernels raised "cannot cache function ...:
