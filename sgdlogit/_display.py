@@ -152,8 +152,8 @@ class LossCurveDisplay:
     def from_estimator(
         cls,
         estimator,
+        ax=None,  # positional too, as in the SPEC's from_estimator(clf, ax=None)
         *,
-        ax=None,
         name=None,
         show_score=True,
         train_kw=None,

@@ -79,6 +79,15 @@ def test_pipeline_ax_name_and_line_keywords(data):
     assert ax.get_legend().get_title().get_text() == "scaled"
 
 
+def test_ax_may_be_passed_by_position(data):
+    # the SPEC's signature: from_estimator(clf, ax=None); the other options are keywords
+    clf = SGDLogitClassifier(random_state=0).fit(*data)
+    _, ax = plt.subplots()
+    assert LossCurveDisplay.from_estimator(clf, ax).ax_ is ax
+    with pytest.raises(TypeError):
+        LossCurveDisplay.from_estimator(clf, ax, "name")
+
+
 def test_direct_construction_and_replot():
     display = LossCurveDisplay(
         loss_curve=[0.7, 0.5, 0.4], validation_loss_curve=[0.8, 0.6, 0.5], name="manual"
