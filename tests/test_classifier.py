@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.datasets import (
@@ -25,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sgdlogit import SGDLogitClassifier, _classifier, _training
+from sgdlogit._objective import mean_log_loss, penalty_value
 from sgdlogit._schedules import ADAM_ETA0
 
 
@@ -808,3 +810,107 @@ def test_epoch_order_draws_every_permutation_equally_often():
 )
 def test_chunks_per_batch(n_jobs, batch_size, n_features, n_outputs, sparse, expected):
     assert _training.n_chunks_for(n_jobs, batch_size, n_features, n_outputs, sparse) == expected
+
+
+# Behaviours pinned after a mutation audit: each test fails on a plausible one-line slip
+# (named in its comment) that the rest of the suite let through.
+
+
+def test_a_batch_larger_than_the_data_is_one_full_batch():
+    # the last batch takes (rows / step_batch) of the step, step_batch being the rows the
+    # step was sized for: dividing by batch_size instead would shrink it 5-fold here
+    X, y = make_classification(100, 5, random_state=0)
+    params = dict(max_iter=3, tol=None, average=False, shuffle=False, random_state=0)
+    larger = SGDLogitClassifier(batch_size=512, **params).fit(X, y)
+    exact = SGDLogitClassifier(batch_size=100, **params).fit(X, y)
+    np.testing.assert_allclose(larger.coef_, exact.coef_, rtol=1e-12)
+    np.testing.assert_allclose(larger.intercept_, exact.intercept_, rtol=1e-12)
+
+
+def test_a_chunk_larger_than_the_first_takes_one_full_step():
+    # the step share is capped at 1: a chunk of 512 rows after one of 100 is one gradient
+    # step of eta0, not 5.12 of them
+    X, y = make_classification(612, 5, random_state=0)
+    eta0 = 0.1
+    clf = SGDLogitClassifier(
+        batch_size=512, learning_rate="constant", eta0=eta0, penalty=None,
+        fit_intercept=False, shuffle=False, average=False,
+    )  # fmt: skip
+    clf.partial_fit(X[:100], y[:100], classes=[0, 1])
+    w = clf.coef_.ravel().copy()
+    X2, y2 = X[100:], y[100:]
+    clf.partial_fit(X2, y2)
+    expected = w - eta0 * X2.T @ (expit(X2 @ w) - y2) / X2.shape[0]
+    np.testing.assert_allclose(clf.coef_.ravel(), expected, rtol=1e-10)
+
+
+def test_zero_weight_rows_change_neither_training_nor_validation():
+    # early stopping holds out weighted rows: rows of weight 0 must not count in the
+    # validation loss or score (they did if the held-out weights were replaced by ones)
+    X, y = make_classification(1000, 5, random_state=0)
+    w = np.ones(1000)
+    w[::3] = 0.0
+    X_moved = X.copy()
+    X_moved[w == 0] *= -5.0
+    params = dict(early_stopping=True, random_state=0, max_iter=10, tol=None)
+    a = SGDLogitClassifier(**params).fit(X, y, sample_weight=w)
+    b = SGDLogitClassifier(**params).fit(X_moved, y, sample_weight=w)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_allclose(a.validation_loss_curve_, b.validation_loss_curve_, rtol=1e-12)
+    np.testing.assert_allclose(a.validation_scores_, b.validation_scores_, rtol=1e-12)
+
+
+def test_weighted_validation_curves_are_those_of_the_returned_model():
+    X, y = make_classification(1000, 5, flip_y=0.2, random_state=0)
+    w_val = np.random.default_rng(0).uniform(0.1, 5.0, 200)
+    clf = SGDLogitClassifier(random_state=0, max_iter=5, tol=None).fit(
+        X[:800], y[:800], X_val=X[800:], y_val=y[800:], sample_weight_val=w_val
+    )
+    expected = mean_log_loss(clf.decision_function(X[800:]), y[800:], w_val)
+    assert clf.validation_loss_curve_[-1] == pytest.approx(expected, rel=1e-10)
+    weighted_accuracy = clf.score(X[800:], y[800:], sample_weight=w_val)
+    assert clf.validation_scores_[-1] == pytest.approx(weighted_accuracy, rel=1e-12)
+
+
+def test_early_stopping_holds_out_a_stratified_split():
+    # features of zeros: every model predicts the majority class, so the validation score
+    # is the share of class 0 among the held-out rows, 90 of 100 when stratified
+    X = np.zeros((1000, 3))
+    y = np.r_[np.zeros(900, int), np.ones(100, int)]
+    for seed in range(5):
+        clf = SGDLogitClassifier(early_stopping=True, random_state=seed, max_iter=3, tol=None)
+        assert clf.fit(X, y).validation_scores_[-1] == pytest.approx(0.9, abs=1e-12)
+
+
+def test_balanced_partial_fit_weights_by_the_running_class_counts():
+    # 'balanced' in partial_fit weights each chunk by the counts seen so far, on the scale
+    # of n / (K n_k): the same as passing those weights by hand
+    X, y = make_classification(800, 5, weights=[0.7], random_state=0)
+    zeros, ones = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    chunks = [
+        np.r_[zeros[:90], ones[:10]],
+        np.r_[zeros[90:240], ones[10:160]],
+        np.r_[zeros[240:300], ones[160:]],
+    ]
+    balanced = SGDLogitClassifier(class_weight="balanced", random_state=0, batch_size=16)
+    by_hand = SGDLogitClassifier(random_state=0, batch_size=16)
+    counts = np.zeros(2)
+    for rows in chunks:
+        counts += np.bincount(y[rows], minlength=2)
+        weights = (counts.sum() / (2 * counts))[y[rows]]
+        balanced.partial_fit(X[rows], y[rows], classes=[0, 1])
+        by_hand.partial_fit(X[rows], y[rows], classes=[0, 1], sample_weight=weights)
+    np.testing.assert_allclose(balanced.coef_, by_hand.coef_, rtol=1e-10)
+
+
+def test_loss_curve_adds_the_penalty_of_the_returned_model():
+    # the same iterates with and without averaging: their data terms agree once each
+    # curve's penalty is taken off at the coefficients it returns
+    X, y = make_classification(500, 5, random_state=0)
+    params = dict(alpha=0.05, max_iter=4, tol=None, random_state=0)
+    last = SGDLogitClassifier(average=False, **params).fit(X, y)
+    averaged = SGDLogitClassifier(average=True, **params).fit(X, y)
+    data_last = last.loss_curve_[-1] - penalty_value(last.coef_, "l2", 0.05, 0.15)
+    data_averaged = averaged.loss_curve_[-1] - penalty_value(averaged.coef_, "l2", 0.05, 0.15)
+    assert data_averaged == pytest.approx(data_last, rel=1e-12)
+    assert not np.allclose(last.coef_, averaged.coef_)

@@ -362,3 +362,72 @@ def test_missing_dask_gives_an_import_error_naming_the_extra():
         [sys.executable, "-c", code], check=False, capture_output=True, text=True
     )
     assert "sgdlogit[dask]" in result.stdout
+
+
+# ----------------------------------------------------------------------------- one round, rebuilt
+
+
+def one_round_reference(estimator, X, y, bounds, local_epochs, coef, intercept):
+    """One round of sgdlogit.dask.fit rebuilt from local fits on the shards ``bounds``.
+
+    Each shard's clone trains ``local_epochs`` epochs from ``(coef, intercept)`` with the
+    seed the round draws for it; the new model is the mean of the local models weighted
+    by the shards' weight sums, and ``t_`` adds up the local updates.
+    """
+    seeds = np.random.RandomState(estimator.random_state).randint(
+        np.iinfo(np.int32).max, size=len(bounds)
+    )
+    fits = [
+        clone(estimator)
+        .set_params(random_state=int(seed), max_iter=local_epochs, tol=None, warm_start=False)
+        .fit(
+            X[a:b], y[a:b], sample_weight=np.ones(b - a), coef_init=coef, intercept_init=intercept
+        )
+        for seed, (a, b) in zip(seeds, bounds, strict=True)
+    ]
+    sizes = np.array([b - a for a, b in bounds], dtype=float)
+    share = sizes / sizes.sum()
+    return (
+        sum(s * f.coef_ for s, f in zip(share, fits, strict=True)),
+        sum(s * f.intercept_ for s, f in zip(share, fits, strict=True)),
+        sum(f.t_ for f in fits),
+    )
+
+
+def test_one_round_is_the_weighted_mean_of_the_local_fits(client):
+    # unequal shards (3:1) and two local epochs: a uniform mean, ignored local_epochs, a
+    # t_ that is not the sum, or a warm start that drops the intercept all show here
+    X, y = make_classification(4000, 10, random_state=0)
+    Xd = da.from_array(X, chunks=((3000, 1000), (10,)))
+    yd = da.from_array(y, chunks=((3000, 1000),))
+    bounds = [(0, 3000), (3000, 4000)]
+    estimator = SGDLogitClassifier(random_state=5, tol=None)
+    model = sgd_dask.fit(estimator, Xd, yd, local_epochs=2, max_rounds=1, client=client)
+    start = np.zeros((1, 10)), np.zeros(1)
+    coef, intercept, t = one_round_reference(estimator, X, y, bounds, 2, *start)
+    np.testing.assert_allclose(model.coef_, coef, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, intercept, rtol=1e-12)
+    assert model.t_ == t
+    start = model.coef_.copy(), model.intercept_.copy()
+    warm = sgd_dask.fit(model.set_params(warm_start=True), Xd, yd, max_rounds=1, client=client)
+    coef, intercept, _ = one_round_reference(model, X, y, bounds, 1, *start)
+    np.testing.assert_allclose(warm.coef_, coef, rtol=1e-12)
+    np.testing.assert_allclose(warm.intercept_, intercept, rtol=1e-12)
+
+
+def test_loss_curve_is_the_weighted_objective(client):
+    X, y = make_classification(4000, 10, random_state=0)
+    w = np.random.default_rng(0).uniform(0.1, 3.0, 4000)
+    model = sgd_dask.fit(
+        SGDLogitClassifier(random_state=0, tol=None),
+        da.from_array(X, chunks=(1000, -1)),
+        da.from_array(y, chunks=1000),
+        sample_weight=da.from_array(w, chunks=1000),
+        max_rounds=2,
+        client=client,
+    )
+    # the last entry is the exact objective of the returned model, weighted
+    expected = mean_log_loss(model.decision_function(X), y, w) + penalty_value(
+        model.coef_, model.penalty, model.alpha, model.l1_ratio
+    )
+    assert model.loss_curve_[-1] == pytest.approx(expected, rel=1e-10)

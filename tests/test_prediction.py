@@ -244,6 +244,16 @@ def test_binary_probabilities_near_zero_keep_their_digits(layout, dtype, limit, 
         assert ulps.max() <= 4.0
 
 
+def test_a_float32_model_scores_float64_rows_in_float64():
+    # the result has the dtype of X @ coef_.T: float64 rows are not rounded to float32
+    X, y = make_classification(300, 5, n_classes=3, n_informative=3, random_state=0)
+    clf = SGDLogitClassifier(random_state=0).fit(X.astype(np.float32), y)
+    scores = clf.decision_function(X)
+    assert scores.dtype == np.float64
+    expected = X @ clf.coef_.T.astype(np.float64) + clf.intercept_.astype(np.float64)
+    np.testing.assert_allclose(scores, expected, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize(
     "layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix], ids=["C", "F", "csr"]
 )

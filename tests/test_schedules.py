@@ -5,7 +5,9 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.datasets import make_classification
 
+from sgdlogit import SGDLogitClassifier
 from sgdlogit._schedules import SINGLE_SAMPLE_STEP_FACTOR, batch_steps, estimate_steps
 
 
@@ -125,3 +127,28 @@ def test_auto_schedule_is_constant_then_one_over_alpha_t():
     steps = batch_steps("auto", 0.5, 1e-3, 0.5, 4, 10, 5)
     t = np.arange(10, 15)
     np.testing.assert_allclose(steps, 0.5 / (1 + 1e-3 * 0.5 * t), rtol=1e-15)
+
+
+def test_optimal_first_step_with_batches_and_its_capped_intercept_step():
+    # 'optimal' with batches of B rows starts at 1 / (alpha * t0 / B); on features of
+    # scale 100 the intercept's step (their mean square, 1e4) is capped at 1 there
+    X, y = make_classification(200, 5, random_state=0)
+    alpha = 1e-2
+    clf = SGDLogitClassifier(
+        learning_rate="optimal", alpha=alpha, batch_size=200, shuffle=False, average=False
+    )
+    clf.partial_fit(X * 100.0, y, classes=[0, 1])
+    eta0 = 1.0 / (alpha * (alpha**-0.75 / 200))
+    assert clf.intercept_[0] == pytest.approx(-eta0 * (0.5 - y.mean()), rel=1e-10)
+    steps = batch_steps("optimal", None, alpha, 0.5, 8, 0, 3)
+    np.testing.assert_allclose(steps, 1 / (alpha * (alpha**-0.75 / 8 + np.arange(3))), rtol=1e-14)
+
+
+def test_adaptive_divides_the_step_every_n_iter_no_change_epochs():
+    # tol=1e9: no epoch improves enough. 0.1 / 5**8 <= 1e-6 < 0.1 / 5**7: eight cuts, one
+    # every two epochs after the first, then training stops
+    X, y = make_classification(500, 5, random_state=0)
+    clf = SGDLogitClassifier(
+        learning_rate="adaptive", eta0=0.1, tol=1e9, n_iter_no_change=2, random_state=0
+    ).fit(X, y)
+    assert clf.n_iter_ == 1 + 2 * 8
