@@ -1127,52 +1127,55 @@ def csr_epoch(
     return total[0] + np.log(total[1])
 
 
-def _float64_workspace(out):
-    """``out`` itself if it is float64, else a new float64 array of its shape (compiled)."""
-
-
-@overload(_float64_workspace, inline="always")
-def _float64_workspace_impl(out):
-    if out.dtype == types.float64:
-        return lambda out: out
-    return lambda out: np.empty(out.shape)
-
-
 @njit(inline="always", nogil=True, cache=CACHE)
-def _softmax_rows(out):
-    """Replace the logits in each row of ``out`` by the class probabilities.
+def _softmax_rows_float64(out, work):
+    """Turn the logits in the rows of ``out`` into probabilities, through float64 ``work``.
 
     Three passes over the block: every row is shifted by its largest logit, one flat loop
     takes the exps of the whole block, every row is divided by its sum. The flat loop
     vectorizes without remainders, where a loop over the few classes of one row ran
     mostly in its scalar tail (D2-like rows with 10 classes: 18 instead of 29 ns each).
-    The shifted logits and their exps are float64 whatever the dtype of ``out`` (float32
-    rows use a float64 workspace): rounded to float32, a shift of logits near 16 cost up
-    to 17 ulps. The sum over the other
-    classes that the training loss needs (:func:`_shifted_exp`) is of no use here. A
-    largest logit of +inf takes all the probability.
+    The sum over the other classes that the training loss needs (:func:`_shifted_exp`) is
+    of no use here. A largest logit of +inf takes all the probability. ``work`` may be
+    ``out`` itself (float64 rows).
     """
     n_rows, n_classes = out.shape
-    shifted = _float64_workspace(out)
     for i in range(n_rows):
         z = out[i]
         zmax = -np.inf
         for k in range(n_classes):
             zmax = z[k] if z[k] > zmax else zmax
+        w = work[i]
         for k in range(n_classes):
-            shifted[i, k] = 0.0 if z[k] == zmax else float(z[k]) - float(zmax)
-    flat = shifted.reshape(shifted.size)
+            w[k] = 0.0 if z[k] == zmax else float(z[k]) - float(zmax)
+    flat = work.reshape(work.size)
     for t in range(flat.shape[0]):
         flat[t] = _exp_nonpositive(flat[t])
     for i in range(n_rows):
-        e = shifted[i]
+        w = work[i]
         total = 0.0
         for k in range(n_classes):
-            total += e[k]
+            total += w[k]
         share = 1.0 / total
         z = out[i]
         for k in range(n_classes):
-            z[k] = e[k] * share
+            z[k] = w[k] * share
+
+
+def _softmax_rows(out):
+    """Replace the logits in each row of ``out`` by the class probabilities (compiled).
+
+    float64 rows are worked on in place. float32 rows go through a float64 workspace:
+    shifted and exponentiated in float32, logits near 16 lost up to 17 ulps of their
+    probabilities.
+    """
+
+
+@overload(_softmax_rows, inline="always")
+def _softmax_rows_impl(out):
+    if out.dtype == types.float64:
+        return lambda out: _softmax_rows_float64(out, out)
+    return lambda out: _softmax_rows_float64(out, np.empty(out.shape))
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
