@@ -914,3 +914,18 @@ def test_loss_curve_adds_the_penalty_of_the_returned_model():
     data_averaged = averaged.loss_curve_[-1] - penalty_value(averaged.coef_, "l2", 0.05, 0.15)
     assert data_averaged == pytest.approx(data_last, rel=1e-12)
     assert not np.allclose(last.coef_, averaged.coef_)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("n_iter_no_change", [1, 2, 5])
+def test_training_stops_after_n_iter_no_change_epochs_without_improvement(
+    early_stopping, n_iter_no_change
+):
+    # tol=1e9: no epoch after the first improves enough, on the training objective or on
+    # the validation loss; training stops as soon as n_iter_no_change of them have passed
+    X, y = make_classification(500, 5, random_state=0)
+    clf = SGDLogitClassifier(
+        tol=1e9, n_iter_no_change=n_iter_no_change, early_stopping=early_stopping, random_state=0
+    ).fit(X, y)
+    assert clf.n_iter_ == 1 + n_iter_no_change
+    assert len(clf.loss_curve_) == clf.n_iter_
