@@ -9,6 +9,7 @@ plain SGD, momentum and Adam.
 
 import math
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -292,6 +293,14 @@ def test_threads_handing_batches_over_match_the_serial_kernel(rng, n_classes, n_
     for _ in range(3):
         np.testing.assert_array_equal(run(kernels.dense_epoch_parallel), serial)
         np.testing.assert_array_equal(run(kernels.dense_epoch_parallel, on_pages=True), serial)
+    # one thread for all the chunks: the threads never all arrive, and the one there
+    # takes every task from the shared queue instead of waiting for the others
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        np.testing.assert_array_equal(run(kernels.dense_epoch_parallel), serial)
+    finally:
+        numba.set_num_threads(previous)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
