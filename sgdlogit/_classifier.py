@@ -79,27 +79,25 @@ def _probabilities(logits):
         # (1 - expit(40) is 0, expit(-40) is 4.25e-18), as in the compiled dense kernel
         z = logits[:, 0]
         return np.column_stack([expit(-z), expit(z)])
-    with np.errstate(over="ignore", invalid="ignore"):
-        proba = _in_float64(softmax, logits)
-    bad = _rows_with_infinite_logits(proba, logits)
-    if bad.any():
-        proba[bad] = _infinite_row_probabilities(logits[bad])
-    return proba
+    return _softmax(logits, log=False)
 
 
-def _in_float64(function, logits):
-    """``function(logits, axis=1)`` computed in float64, returned in the dtype of ``logits``.
+def _softmax(logits, *, log):
+    """Softmax (or its log) of multiclass logits, in the dtype of ``logits``.
 
-    scipy shifts float32 logits by their row maximum in float32: logits near 16 lost up to
-    17 ulps of their probabilities (the compiled kernel shifts in float64 too).
+    Computed in float64: scipy shifts float32 logits by their row maximum in float32,
+    which lost up to 17 ulps of a probability for logits near 16 (the compiled kernel
+    shifts in float64 too). Rows with infinite (not NaN) logits, which scipy makes NaN,
+    get the kernel's probabilities.
     """
-    values = function(logits.astype(np.float64, copy=False), axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = (log_softmax if log else softmax)(logits.astype(np.float64, copy=False), axis=1)
+    bad = np.isnan(values).any(axis=1) & ~np.isnan(logits).any(axis=1)
+    if bad.any():
+        share = _infinite_row_probabilities(logits[bad])
+        with np.errstate(divide="ignore"):
+            values[bad] = np.log(share) if log else share
     return values.astype(logits.dtype, copy=False)
-
-
-def _rows_with_infinite_logits(values, logits):
-    """Rows that softmax or log_softmax made NaN from infinite (not NaN) logits."""
-    return np.isnan(values).any(axis=1) & ~np.isnan(logits).any(axis=1)
 
 
 def _infinite_row_probabilities(logits):
@@ -783,13 +781,7 @@ class SGDLogitClassifier(
         decision = self.decision_function(X)
         if decision.ndim == 1:
             return np.column_stack([log_expit(-decision), log_expit(decision)])
-        with np.errstate(over="ignore", invalid="ignore"):
-            log_proba = _in_float64(log_softmax, decision)
-        bad = _rows_with_infinite_logits(log_proba, decision)
-        if bad.any():
-            with np.errstate(divide="ignore"):
-                log_proba[bad] = np.log(_infinite_row_probabilities(decision[bad]))
-        return log_proba
+        return _softmax(decision, log=True)
 
     def sparsify(self):
         """Store ``coef_`` as a CSR matrix.
