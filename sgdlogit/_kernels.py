@@ -72,8 +72,10 @@ MIN_SCALE = 1e-9
 # scattered in memory, and without prefetching every row waits for DRAM (about 4x slower).
 PREFETCH_AHEAD = 32
 CSR_PREFETCH_AHEAD = 8
-# Rows scored together by the prediction kernel (a task of its threads).
+# Rows scored together by the prediction kernel, and at most this many blocks per task of
+# its threads (one workspace each).
 SCORE_BLOCK = 64
+MAX_BLOCKS_PER_TASK = 16
 CACHE_LINE = 64
 # exp(x) in plain arithmetic (see _exp_nonpositive): log2(e), ln 2 as a 32-bit head
 # (so that k * head is exact for every k that occurs) plus the rest, 1 / n!, the point
@@ -1173,55 +1175,58 @@ def csr_epoch(
     return total[0] + np.log(total[1])
 
 
-@njit(inline="always", nogil=True, cache=CACHE)
-def _softmax_rows_float64(out, work):
-    """Turn the logits in the rows of ``out`` into probabilities, through float64 ``work``.
+def _as_dtype_of(out, value):
+    """``value`` rounded to the dtype of ``out``, as a float64 (compiled)."""
 
-    Three passes over the block: every row is shifted by its largest logit, one flat loop
-    takes the exps of the whole block, every row is divided by its sum. The flat loop
-    vectorizes without remainders, where a loop over the few classes of one row ran
-    mostly in its scalar tail (D2-like rows with 10 classes: 18 instead of 29 ns each).
-    The sum over the other classes that the training loss needs (:func:`_shifted_exp`) is
-    of no use here. A largest logit of +inf takes all the probability. ``work`` may be
-    ``out`` itself (float64 rows).
+
+@overload(_as_dtype_of, inline="always")
+def _as_dtype_of_impl(out, value):
+    if out.dtype == types.float64:
+        return lambda out, value: value
+    return lambda out, value: float(np.float32(value))  # float32, the only other dtype
+
+
+@njit(nogil=True, cache=CACHE, error_model="numpy", fastmath={"contract"})
+def _softmax_by_class(work, out):
+    """Write the class probabilities of a block of rows to ``out`` from their logits in ``work``.
+
+    ``work`` (float64, ``n_classes + 2`` rows of at least ``len(out)`` values) holds the
+    logits class by class: ``work[k, i]`` of row ``i``. So every step (rounding to the
+    dtype of ``out``, the largest logit of each row, the shift, the exps, the sums) runs
+    along the rows, in full vector lanes, where a loop over the 10 classes of one row ran
+    mostly in its scalar tail; only the last step, the division of each row by its sum,
+    goes row by row as ``out`` needs. The last two rows of ``work`` hold the largest logit
+    and the sum of each row. Exps in float64 keep float32 probabilities correctly rounded
+    (shifted and exponentiated in float32, logits near 16 lost up to 17 ulps). A largest
+    logit of +inf takes all the probability. Returns the number of logits (rounded) that
+    are NaN or infinite.
     """
     n_rows, n_classes = out.shape
+    top = work[n_classes]
+    total = work[n_classes + 1]
+    n_bad = 0
     for i in range(n_rows):
-        z = out[i]
-        zmax = -np.inf
-        for k in range(n_classes):
-            zmax = z[k] if z[k] > zmax else zmax
-        w = work[i]
-        for k in range(n_classes):
-            w[k] = 0.0 if z[k] == zmax else float(z[k]) - float(zmax)
-    flat = work.reshape(work.size)
-    for t in range(flat.shape[0]):
-        flat[t] = _exp_nonpositive(flat[t])
+        top[i] = -np.inf
+        total[i] = 0.0
+    for k in range(n_classes):
+        z = work[k]
+        for i in range(n_rows):
+            v = _as_dtype_of(out, z[i])  # the logit decision_function returns
+            z[i] = v
+            n_bad += not np.isfinite(v)
+            top[i] = v if v > top[i] else top[i]
+    for k in range(n_classes):
+        z = work[k]
+        for i in range(n_rows):
+            e = _exp_nonpositive(0.0 if z[i] == top[i] else z[i] - top[i])
+            z[i] = e
+            total[i] += e
     for i in range(n_rows):
-        w = work[i]
-        total = 0.0
+        share = 1.0 / total[i]
+        row = out[i]
         for k in range(n_classes):
-            total += w[k]
-        share = 1.0 / total
-        z = out[i]
-        for k in range(n_classes):
-            z[k] = w[k] * share
-
-
-def _softmax_rows(out):
-    """Replace the logits in each row of ``out`` by the class probabilities (compiled).
-
-    float64 rows are worked on in place. float32 rows go through a float64 workspace:
-    shifted and exponentiated in float32, logits near 16 lost up to 17 ulps of their
-    probabilities.
-    """
-
-
-@overload(_softmax_rows, inline="always")
-def _softmax_rows_impl(out):
-    if out.dtype == types.float64:
-        return lambda out: _softmax_rows_float64(out, out)
-    return lambda out: _softmax_rows_float64(out, np.empty(out.shape))
+            row[k] = work[k, i] * share
+    return n_bad
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
@@ -1231,15 +1236,19 @@ def _sigmoid_columns(out):
     One loop of plain arithmetic over a flat view of the rows, which the compiler vectorizes
     (not over ``out[i, 0]``: two-index access kept the loop scalar). Neither column is 1
     minus the other, so a probability near 0 keeps all its digits in either column.
+    Returns the number of logits that are NaN or infinite.
     """
     flat = out.reshape(out.size)
+    n_bad = 0
     for i in range(out.shape[0]):
         z = float(flat[2 * i])
+        n_bad += not np.isfinite(z)
         e = _exp_nonpositive(-abs(z))
         positive = z >= 0.0
         share = 1.0 / (1.0 + e)
         flat[2 * i] = (e if positive else 1.0) * share
         flat[2 * i + 1] = (1.0 if positive else e) * share
+    return n_bad
 
 
 # Compiled once and called per block (not inlined): the serial and the threaded kernel
@@ -1247,12 +1256,9 @@ def _sigmoid_columns(out):
 # "contract" lets the exp's polynomial use fused multiply-adds: 1.25 instead of 1.8 ns a
 # value, and closer to the exact exp.
 @njit(nogil=True, cache=CACHE, error_model="numpy", fastmath={"contract"})
-def _block_probabilities(out):
-    """Replace the logits in the rows ``out`` by class probabilities (2 columns: binary)."""
-    if out.shape[1] == 2:
-        _sigmoid_columns(out)
-    else:
-        _softmax_rows(out)
+def _block_sigmoid(out):
+    """:func:`_sigmoid_columns`, compiled on its own (see above)."""
+    return _sigmoid_columns(out)
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
@@ -1280,11 +1286,14 @@ def _score_quad(X, i, i2, i3, i4, coef, intercept, out):
         out[i4, k] = a4 + intercept[k]
 
 
-# Compiled once and called per block, like _block_probabilities: inlined, the serial and
+# Compiled once and called per block, like _block_sigmoid: inlined, the serial and
 # the threaded kernel each compiled it, and the first threaded predict took 1.8 s, not 1.3.
 @njit(nogil=True, cache=CACHE, fastmath=_REASSOCIATE)
 def _score_block(X, coef, intercept, out):
-    """Write the logits of the rows ``X`` to ``out``; return how many are not finite.
+    """Write the logits of the rows ``X`` to the rows of ``out``.
+
+    ``out`` is a strided view (of the workspace of a multiclass ``predict_proba``, or the
+    logit columns of ``out``): one compilation serves both.
 
     Several rows at a time share the loads of ``coef``: one row at a time, the end of
     every dot product (a horizontal sum) left the loads of X waiting, and two threads
@@ -1294,9 +1303,7 @@ def _score_block(X, coef, intercept, out):
     (:func:`_score_pair`).
     """
     n_rows = X.shape[0]
-    n_outputs = coef.shape[0]
-    n_bad = 0
-    if n_outputs < 4:
+    if coef.shape[0] < 4:
         for i in range(0, n_rows - n_rows % 4, 4):
             _score_quad(X, i, i + 1, i + 2, i + 3, coef, intercept, out)
         if n_rows % 4:
@@ -1308,19 +1315,42 @@ def _score_block(X, coef, intercept, out):
             _score_quad(
                 X, first, min(first + 1, last), min(first + 2, last), last, coef, intercept, out
             )
-        # counted in one loop after the rows, not after every four (5% of a predict_proba)
-        for i in range(n_rows):
-            for k in range(n_outputs):
-                n_bad += not np.isfinite(out[i, k])
-        return n_bad
+        return
     for i in range(0, n_rows, 2):
-        i2 = min(i + 1, n_rows - 1)
-        two = i2 > i  # an odd last row is scored twice but counted once
-        z = out[i]
-        z2 = out[i2]
-        _score_pair(X[i], X[i2], coef, 1.0, intercept, z, z2)
-        for k in range(n_outputs):
-            n_bad += (not np.isfinite(z[k])) + (two and not np.isfinite(z2[k]))
+        i2 = min(i + 1, n_rows - 1)  # an odd last row is scored twice
+        _score_pair(X[i], X[i2], coef, 1.0, intercept, out[i], out[i2])
+
+
+# Compiled once and called per task, like _block_sigmoid: the threaded kernel compiles only
+# its loop over the tasks (its first call took 1.3 s, 2.2 s with this inlined).
+@njit(nogil=True, cache=CACHE)
+def _score_task(X, coef, intercept, proba, out, first_row, stop_row):
+    """Write the logits or probabilities of the rows ``first_row:stop_row``.
+
+    Returns the number of logits that are NaN or infinite. A block of rows has its logits
+    written (:func:`_score_block`) and then, still in cache, turned into probabilities. A
+    multiclass model writes them class by class to a workspace, for
+    :func:`_softmax_by_class`; the others write them to ``out``.
+    """
+    n_outputs = coef.shape[0]
+    by_class = proba and n_outputs > 1
+    work = np.empty((n_outputs + 2 if by_class else 0, SCORE_BLOCK))
+    n_bad = 0
+    for first in range(first_row, stop_row, SCORE_BLOCK):
+        stop = min(first + SCORE_BLOCK, stop_row)
+        # non-finite logits are counted where they are read again, in vector lanes
+        if by_class:
+            _score_block(X[first:stop], coef, intercept, work[:n_outputs, : stop - first].T)
+            n_bad += _softmax_by_class(work, out[first:stop])
+            continue
+        rows = out[first:stop]
+        _score_block(X[first:stop], coef, intercept, out[first:stop, :n_outputs])
+        if proba:
+            n_bad += _block_sigmoid(rows)
+            continue
+        flat = rows.reshape(rows.size)
+        for t in range(flat.shape[0]):
+            n_bad += not np.isfinite(flat[t])
     return n_bad
 
 
@@ -1328,17 +1358,17 @@ def _score_block(X, coef, intercept, out):
 def _dense_scores(X, coef, intercept, proba, out):
     """Body of :func:`dense_scores` and :func:`dense_scores_parallel` (see there).
 
-    A block of rows has its logits written (:func:`_score_block`) and then, still in
-    cache, turned into probabilities (:func:`_block_probabilities`).
+    Tasks of up to ``MAX_BLOCKS_PER_TASK`` blocks, and at least 16 tasks when there are 16
+    blocks, so that threads share even a few wide rows.
     """
     n_rows = X.shape[0]
+    n_blocks = (n_rows + SCORE_BLOCK - 1) // SCORE_BLOCK
+    rows_per_task = SCORE_BLOCK * min(MAX_BLOCKS_PER_TASK, max(1, n_blocks // 16))
     n_bad = 0
-    for block in prange((n_rows + SCORE_BLOCK - 1) // SCORE_BLOCK):
-        first = block * SCORE_BLOCK
-        stop = min(first + SCORE_BLOCK, n_rows)
-        n_bad += _score_block(X[first:stop], coef, intercept, out[first:stop])
-        if proba:
-            _block_probabilities(out[first:stop])
+    for task in prange((n_rows + rows_per_task - 1) // rows_per_task):
+        first = np.intp(task) * rows_per_task  # intp, as in the serial kernel: one compilation
+        stop = min(first + rows_per_task, n_rows)
+        n_bad += _score_task(X, coef, intercept, proba, out, first, stop)
     return n_bad
 
 
@@ -1370,7 +1400,7 @@ def dense_scores(X, coef, intercept, proba, out):
     return _dense_scores(X, coef, intercept, proba, out)
 
 
-@njit(cache=CACHE, nogil=True, parallel=True, fastmath=_REASSOCIATE, error_model="numpy")
+@njit(cache=CACHE, nogil=True, parallel=_PRANGE_ONLY, fastmath=_REASSOCIATE, error_model="numpy")
 def dense_scores_parallel(X, coef, intercept, proba, out):
     """:func:`dense_scores` with rows split among numba's threads (same results)."""
     return _dense_scores(X, coef, intercept, proba, out)

@@ -36,8 +36,9 @@ def reference_scores(X, coef, intercept, proba):
 
 # Fewer than four outputs go by four rows, the others by two rows and four classes, the
 # rest one class at a time: 7 and 10 take both; the last block of 64 rows leaves 3, 1 and
-# 2 rows after the last four.
-@pytest.mark.parametrize("n_rows", [499, 501, 510])
+# 2 rows after the last four; threads take tasks of 2 blocks from 2113 rows (the last
+# block of one row), of 16 blocks from 17001 rows (the last task of 10).
+@pytest.mark.parametrize("n_rows", [499, 501, 510, 2113, 17001])
 @pytest.mark.parametrize("n_outputs", [1, 3, 4, 7, 10])
 @pytest.mark.parametrize("proba", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -86,8 +87,9 @@ def test_a_row_scores_the_same_whatever_rows_come_with_it(rng, n_outputs, dtype)
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("proba", [False, True])
-# rows go by four (fewer than four outputs) or two: the last row is in a pair or alone
-@pytest.mark.parametrize("n_rows", [49, 50, 51, 52])
+# rows go by four (fewer than four outputs) or two: the last row is in a pair or alone,
+# and in the 18th block of 64 rows with 1089 rows
+@pytest.mark.parametrize("n_rows", [49, 50, 51, 52, 1089])
 @pytest.mark.parametrize("n_outputs", [1, 3, 5])
 def test_non_finite_features_are_counted(rng, bad, proba, n_rows, n_outputs):
     X = rng.normal(size=(n_rows, 4))
@@ -114,24 +116,29 @@ def test_probabilities_stay_finite_for_huge_logits():
 @pytest.mark.parametrize(
     "layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix], ids=["C", "F", "csr"]
 )
-def test_infinite_logits_give_the_same_probabilities_in_every_layout(layout):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_infinite_logits_give_the_same_probabilities_in_every_layout(layout, dtype):
     # finite features whose logits overflow: +inf takes all the probability (shared by
     # ties), a row of -inf only is uniform. Off the kernel (F order, CSR), softmax and
-    # log_softmax gave NaN rows, with RuntimeWarnings.
+    # log_softmax gave NaN rows, with RuntimeWarnings. float32 logits of 1e39 are finite
+    # in the kernel's float64 sums, infinite once rounded to float32 as numpy's are.
     clf = SGDLogitClassifier().fit(np.eye(3), [0, 1, 2])
-    clf.coef_, clf.intercept_ = np.eye(3) * 10, np.zeros(3)
-    big = 1e308
+    clf.coef_, clf.intercept_ = np.eye(3, dtype=dtype) * 10, np.zeros(3, dtype=dtype)
+    big = np.finfo(dtype).max / 3
     X = np.array(
         [[big, 0, 0], [big, big, 0], [-big, 0, 0], [-big, -big, -big], [big, -big, 0],
-         [big, big / 20, 0]]  # a finite logit of 5e307 next to +inf: exp overflowed
+         [big, big / 20, 0]],  # a finite logit next to +inf: exp overflowed
+        dtype=dtype,
     )  # fmt: skip
     expected = [[1, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], [1 / 3] * 3, [1, 0, 0], [1, 0, 0]]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         proba = clf.predict_proba(layout(X))
         log_proba = clf.predict_log_proba(layout(X))
-    np.testing.assert_allclose(proba, expected, rtol=1e-15)
-    np.testing.assert_allclose(np.exp(log_proba), expected, rtol=1e-15)
+    rtol = np.finfo(dtype).eps  # 1/3 rounded to the dtype
+    assert proba.dtype == log_proba.dtype == dtype
+    np.testing.assert_allclose(proba, expected, rtol=rtol)
+    np.testing.assert_allclose(np.exp(log_proba), expected, rtol=rtol)
 
 
 @njit(fastmath={"contract"})  # as in the prediction kernels
