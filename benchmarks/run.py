@@ -309,6 +309,32 @@ def _proba(coef, intercept, X):
 # ----------------------------------------------------------------------------- sections
 
 
+def huge_page_share(X):
+    """Share of the memory of ``X`` backed by transparent huge pages (None off Linux).
+
+    Shuffled rows cross many 4 KB pages; an epoch over X without huge pages took 5-15%
+    longer in fresh processes (see benchmarks/README.md), so the report says how X was
+    backed.
+    """
+    start = X.ctypes.data
+    stop = start + X.nbytes
+    backed = 0
+    try:
+        with open("/proc/self/smaps") as smaps:
+            overlap = 0
+            for line in smaps:
+                fields = line.split()
+                if "-" in fields[0] and ":" not in fields[0]:
+                    low, high = (int(part, 16) for part in fields[0].split("-"))
+                    overlap = max(0, min(high, stop) - max(low, start))
+                    size = high - low
+                elif fields[0] == "AnonHugePages:" and overlap:
+                    backed += int(fields[1]) * 1024 * overlap / size
+    except OSError:
+        return None
+    return min(backed / X.nbytes, 1.0)
+
+
 def epoch_vs_bandwidth(quick, reps):
     """One epoch of the default fit against a streaming read of X (numba, 1 and 2 threads)."""
     import numba
@@ -361,6 +387,7 @@ def epoch_vs_bandwidth(quick, reps):
                 {
                     "data": name,
                     "fit": label,
+                    "huge_pages": huge_page_share(X),
                     "epoch_s": epoch,
                     "read_1t_s": reads["1 thread"],
                     "read_2t_s": reads["2 threads"],
@@ -368,9 +395,11 @@ def epoch_vs_bandwidth(quick, reps):
                     "GBps_read_2t": datasets.nbytes(X) / reads["2 threads"] / 1e9,
                 }
             )
+            share = results[-1]["huge_pages"]
             print(
                 f"  {name} {label}: epoch {epoch * 1e3:.1f} ms, read "
-                f"{reads['2 threads'] * 1e3:.1f} ms (2 thr) / {reads['1 thread'] * 1e3:.1f} ms",
+                f"{reads['2 threads'] * 1e3:.1f} ms (2 thr) / {reads['1 thread'] * 1e3:.1f} ms"
+                + ("" if share is None else f" (X in huge pages: {share:.0%})"),
                 flush=True,
             )
     del numba
@@ -557,14 +586,16 @@ def markdown(report):
     if report.get("epochs"):
         lines += ["## Epoch time against a streaming read of X_train", ""]
         lines += [
-            "| data | fit | epoch ms | read ms, 2 threads | read ms, 1 thread | × read (2 thr) |"
+            "| data | fit | epoch ms | read ms, 2 threads | read ms, 1 thread | × read (2 thr) "
+            "| X in huge pages |"
         ]
-        lines += ["|---|---|---|---|---|---|"]
+        lines += ["|---|---|---|---|---|---|---|"]
         for e in report["epochs"]:
+            share = e.get("huge_pages")
             lines.append(
                 f"| {e['data']} | {e['fit']} | {e['epoch_s'] * 1e3:.1f} | "
                 f"{e['read_2t_s'] * 1e3:.1f} | {e['read_1t_s'] * 1e3:.1f} | "
-                f"{e['vs_read_2t']:.2f} |"
+                f"{e['vs_read_2t']:.2f} | {'n/a' if share is None else f'{share:.0%}'} |"
             )
         lines.append("")
     if report.get("startup"):
