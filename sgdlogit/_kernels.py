@@ -260,7 +260,7 @@ def _sigmoid(z, exp):
 
     A select, not a branch: the sign of a logit is a coin flip the CPU cannot predict.
     ``exp`` is :func:`_exp_nonpositive` where two rows go together (dense pairs: two exps
-    in flight; binary D1 epochs 2-3% faster than with libm's) and :func:`_libm_exp` where
+    in flight; the binary kernel 2-4% faster than with libm's) and :func:`_libm_exp` where
     each row waits on the one before (CSR rows one at a time: 7% faster than with the
     polynomial).
     """
