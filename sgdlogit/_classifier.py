@@ -607,7 +607,8 @@ class SGDLogitClassifier(
 
         The model, the schedule and the optimizer state carry over from earlier calls, so
         calling ``partial_fit`` repeatedly over chunks of data trains on data that does not
-        fit in memory.
+        fit in memory. If ``coef_`` or ``intercept_`` were changed since the last call, the
+        next one continues from them (with a new average when averaging).
 
         Parameters
         ----------
@@ -689,12 +690,43 @@ class SGDLogitClassifier(
                 self._restart_step(self._state)
             if self._state.W.dtype != X.dtype:
                 X = X.astype(self._state.W.dtype)
+            self._resume_from_shown_model(X.shape[1])
         self._class_counts = counts
         try:
             self._train(X, y_index, sample_weight, rows, 1, None, fitting=False, task=task)
         except ValueError:  # diverged, or NaN/inf in this chunk: the state is unusable
             self._state = None
             raise
+
+    def _resume_from_shown_model(self, n_features):
+        """Continue training from ``coef_`` and ``intercept_`` if they were changed.
+
+        The training state keeps the last iterate apart from the averaged model that
+        ``coef_`` shows. A hand-made change of ``coef_`` or ``intercept_`` between
+        ``partial_fit`` calls (new arrays or in place) would else be lost: as
+        SGDClassifier, training goes on from the model the estimator shows. The schedule
+        and the optimizer state carry on; an average restarts from the new weights.
+        """
+        state = self._state
+        shown = state.averaged_model()
+        coef, intercept = _dense_coef(self.coef_), np.asarray(self.intercept_)
+        if (
+            coef.shape == shown[:, :-1].shape
+            and intercept.shape == shown[:, -1].shape
+            and np.array_equal(coef, shown[:, :-1])
+            and np.array_equal(intercept, shown[:, -1])
+        ):
+            return
+        try:
+            coef, intercept = self._initial_weights(coef, intercept, self.classes_, n_features)
+        except ValueError as error:
+            raise ValueError(
+                f"coef_ or intercept_ changed since the last partial_fit call: {error}"
+            ) from None
+        state.W[:, :-1] = coef
+        state.W[:, -1] = intercept
+        if state.avg.size:
+            state.restart_average()
 
     def decision_function(self, X):
         """Confidence scores: the logits :math:`x^T w + b` of each sample.

@@ -929,3 +929,60 @@ def test_training_stops_after_n_iter_no_change_epochs_without_improvement(
     ).fit(X, y)
     assert clf.n_iter_ == 1 + n_iter_no_change
     assert len(clf.loss_curve_) == clf.n_iter_
+
+
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("in_place", [False, True])
+def test_partial_fit_continues_from_a_changed_model(average, in_place):
+    # as SGDClassifier: the next partial_fit starts from the coef_ and intercept_ shown
+    X, y = make_classification(n_samples=300, n_features=6, random_state=0)
+    clf = SGDLogitClassifier(
+        batch_size=300, learning_rate="constant", eta0=0.05, alpha=1e-3, average=average
+    ).partial_fit(X, y, classes=[0, 1])
+    coef = np.linspace(-1.0, 1.0, 6)[None, :]
+    intercept = np.array([0.3])
+    if in_place:
+        clf.coef_[...] = coef
+        clf.intercept_[...] = intercept
+    else:
+        clf.coef_, clf.intercept_ = coef.copy(), intercept.copy()
+    clf.partial_fit(X, y)
+    # one full-batch step from the changed model (an average restarts there: its mean
+    # over this one update is the update)
+    residual = expit(X @ coef[0] + intercept[0]) - y
+    step = 0.05
+    expected_coef = coef[0] - step * (X.T @ residual / 300 + 1e-3 * coef[0])
+    expected_intercept = intercept[0] - step * clf._intercept_scale * residual.mean()
+    np.testing.assert_allclose(clf.coef_[0], expected_coef, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_[0], expected_intercept, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("average", [False, True, "auto"])
+def test_an_unchanged_model_continues_from_the_training_state(split_data, average):
+    # coef_ shows the average, the state keeps the last iterate: an equal copy of coef_
+    # is no change, and training goes on from the state as if nothing happened
+    X_train, _, y_train, _ = split_data
+    runs = []
+    for touch in (False, True):
+        clf = SGDLogitClassifier(random_state=0, batch_size=64, average=average)
+        clf.partial_fit(X_train, y_train, classes=np.unique(y_train))
+        if touch:
+            clf.coef_, clf.intercept_ = clf.coef_.copy(), clf.intercept_.copy()
+            clf.sparsify()
+        clf.partial_fit(X_train, y_train)
+        runs.append((clf.coef_, clf.intercept_))
+    assert np.array_equal(runs[0][0], runs[1][0])
+    assert np.array_equal(runs[0][1], runs[1][1])
+
+
+def test_a_changed_model_of_the_wrong_shape_is_refused(split_data):
+    X_train, _, y_train, _ = split_data
+    clf = SGDLogitClassifier(random_state=0).partial_fit(
+        X_train, y_train, classes=np.unique(y_train)
+    )
+    clf.coef_ = clf.coef_.T
+    with pytest.raises(ValueError, match=r"coef_ or intercept_ changed .* has shape"):
+        clf.partial_fit(X_train, y_train)
+    clf.coef_ = np.full((3, 20), np.nan)
+    with pytest.raises(ValueError, match=r"changed .* must be finite"):
+        clf.partial_fit(X_train, y_train)
