@@ -710,12 +710,8 @@ class SGDLogitClassifier(
         state = self._state
         shown = state.averaged_model()
         coef, intercept = _dense_coef(self.coef_), np.asarray(self.intercept_)
-        if (
-            coef.shape == shown[:, :-1].shape
-            and intercept.shape == shown[:, -1].shape
-            and np.array_equal(coef, shown[:, :-1])
-            and np.array_equal(intercept, shown[:, -1])
-        ):
+        # array_equal is False for arrays of another shape too
+        if np.array_equal(coef, shown[:, :-1]) and np.array_equal(intercept, shown[:, -1]):
             return
         try:
             coef, intercept = self._initial_weights(coef, intercept, self.classes_, n_features)

@@ -2,13 +2,12 @@
 
 numba caches a ``cache=True`` function where ``NUMBA_CACHE_DIR`` says if it is set, else
 in the ``__pycache__`` next to its source, else in the user's cache directory
-(``~/.cache/numba``). When
-none of them can be written (a read-only installation run by a user without a writable
-home: a container's non-root user, a Nix store, a serverless function), numba refuses to
-define the function at all, and importing the kernels raised "cannot cache function ...:
-no locator available". Then sgdlogit caches its own kernels in a directory of the user's
-own under the temporary directory, and if that cannot be written either, compiles them in
-every process (with a warning), rather than failing.
+(``~/.cache/numba``). When none of them can be written (a read-only installation run by a
+user without a writable home: a container's non-root user, a Nix store, a serverless
+function), numba refuses to define the function at all, and importing the kernels raised
+"cannot cache function ...: no locator available". Then sgdlogit caches its own kernels in
+a directory of the user's own under the temporary directory, and if that cannot be
+written either, compiles them in every process (with a warning), rather than failing.
 """
 
 import getpass
