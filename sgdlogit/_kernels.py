@@ -612,14 +612,13 @@ def _binary_rows(
         d2 = z[0]
         # the next pair's dot products, independent of this pair's exps (the last pair
         # of the chunk has none: it keeps its rows, and nothing reads them again)
-        ni, ni2, nweight2 = i, i2, weight2
+        ni, ni2, nweight2, nx, nx2 = i, i2, weight2, x, x2
         nacc = _zero_like(x)
         nacc2 = _zero_like(x)
         if r + 2 < stop:
             ni, ni2, nweight2 = _row_pair(X, sample_weight, order, r + 2, stop, next_first)
-        nx = X[ni]
-        nx2 = X[ni2]
-        if r + 2 < stop:
+            nx = X[ni]
+            nx2 = X[ni2]
             for j in range(n_features):
                 nacc += w[j] * nx[j]
                 nacc2 += w[j] * nx2[j]
