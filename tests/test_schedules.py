@@ -19,18 +19,30 @@ def problem(rng, sparse):
 
 
 def reference_moments(X, weights):
-    """Per-row curvature, intercept scale and second-moment matrix, with the intercept.
+    """Per-row curvatures, intercept scale and second-moment matrix, with the intercept.
 
-    The per-row part is the mean of ``w_i / mean(w) * |z_i|^2`` over rows drawn with
-    probability ``w_i / sum(w)``; ``z_i`` is the row with its intercept column.
+    A row's curvature is ``c_i = w_i / mean(w) * |z_i|^2``, with ``z_i`` the row and its
+    intercept column. The per-row part of a batch's curvature is the mean of ``c_i`` over
+    rows drawn with probability ``w_i / sum(w)``; that of one-sample steps is the mean of
+    ``c_i^2`` over the mean of ``c_i``.
     """
     X = X.toarray() if sp.issparse(X) else X
     p = weights / weights.sum()
     sq_norms = np.einsum("ij,ij->i", X, X)
     intercept_scale = p @ sq_norms / (p @ np.count_nonzero(X, axis=1))
     Z = np.hstack([X, np.full((X.shape[0], 1), np.sqrt(intercept_scale))])
-    per_row = p @ ((weights / weights.mean()) * (sq_norms + intercept_scale))
-    return per_row, intercept_scale, (Z * p[:, None]).T @ Z
+    curvatures = (weights / weights.mean()) * (sq_norms + intercept_scale)
+    per_row = p @ curvatures
+    return per_row, p @ curvatures**2 / per_row, intercept_scale, (Z * p[:, None]).T @ Z
+
+
+def expected_step(X, weights, batch_size, alpha=0.0):
+    """The step of ``eta0='auto'`` from the exact moments of all the rows."""
+    per_row, one_sample, _, moments = reference_moments(X, weights)
+    if batch_size == 1:
+        return SINGLE_SAMPLE_STEP_FACTOR / (0.25 * one_sample + alpha)
+    top = np.linalg.eigvalsh(moments)[-1]
+    return 1.0 / (0.25 * (top + (per_row - top) / batch_size) + alpha)
 
 
 @pytest.mark.parametrize("sparse", [False, True])
@@ -41,15 +53,13 @@ def test_auto_step_is_the_inverse_batch_curvature(rng, sparse, batch_size):
     eta0, intercept_scale = estimate_steps(
         X, weights, np.arange(300), batch_size, True, np.random.RandomState(0), alpha
     )
-    mean_sq_norm, expected_scale, moments = reference_moments(X, weights)
-    top = np.linalg.eigvalsh(moments)[-1]
-    curvature = 0.25 * (top + (mean_sq_norm - top) / batch_size) + alpha
-    factor = SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0
+    _, _, expected_scale, _ = reference_moments(X, weights)
+    expected = expected_step(X, weights, batch_size, alpha)
     assert intercept_scale == pytest.approx(expected_scale, rel=1e-12)
     if batch_size == 1:  # needs no eigenvalue: exact
-        assert eta0 == pytest.approx(factor / curvature, rel=1e-12)
+        assert eta0 == pytest.approx(expected, rel=1e-12)
     else:  # the power iteration approaches the eigenvalue from below and stops early
-        assert factor / curvature <= eta0 <= 1.05 * factor / curvature
+        assert expected <= eta0 <= 1.05 * expected
 
 
 def test_auto_step_of_skewed_weights_follows_the_heavy_rows():
@@ -65,9 +75,42 @@ def test_auto_step_of_skewed_weights_follows_the_heavy_rows():
     for batch_size in (1, 10):
         eta_equal, _ = estimate_steps(X, equal, rows, batch_size, True, np.random.RandomState(0))
         eta_skewed, _ = estimate_steps(X, skewed, rows, batch_size, True, np.random.RandomState(0))
-        per_row, _, _ = reference_moments(X, skewed)
+        per_row = reference_moments(X, skewed)[0]
         assert per_row > 20 * reference_moments(X, equal)[0]
         assert eta_skewed < eta_equal / 4
+
+
+@pytest.mark.parametrize("batch_size", [1, 16])
+def test_auto_step_draws_its_rows_in_proportion_to_their_weights(batch_size):
+    # 20 rows weighted 500 times the others among 20,000 (class_weight='balanced' on a
+    # rare class) are half the curvature. A uniform draw of 2,000 rows holds two of them
+    # on average and none for some seeds: steps from 0.4 to 170 times the right one
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20_000, 5))
+    weights = np.ones(20_000)
+    weights[rng.choice(20_000, 20, replace=False)] = 500.0
+    expected = expected_step(X, weights, batch_size)
+    for seed in range(10):
+        eta, _ = estimate_steps(
+            X, weights, np.arange(20_000), batch_size, True, np.random.RandomState(seed)
+        )
+        assert 0.85 * expected < eta < 1.2 * expected
+
+
+def test_one_sample_steps_meet_the_curvature_of_the_heavy_rows():
+    # one-sample steps are sized for the row curvature weighted by itself: the mean on
+    # rows of equal norm and weight; near the heavy rows' own curvature when they are half
+    # of the draw, where the mean (half of theirs) made their steps overshoot the
+    # stability limit of 2
+    X = np.zeros((101, 4))
+    X[:, 0] = 1.0  # |x|^2 = 1 for every row, no intercept
+    equal = np.ones(101)
+    eta, _ = estimate_steps(X, equal, np.arange(101), 1, False, np.random.RandomState(0))
+    assert eta == pytest.approx(SINGLE_SAMPLE_STEP_FACTOR / 0.25, rel=1e-12)
+    skewed = np.r_[100.0, np.ones(100)]  # one row as heavy as the 100 others together
+    heavy = 0.25 * 100.0 / skewed.mean()  # its curvature, relative weight 50.5
+    eta, _ = estimate_steps(X, skewed, np.arange(101), 1, False, np.random.RandomState(0))
+    assert 1.4 < eta * heavy < 1.6
 
 
 def test_auto_step_samples_the_rows_of_nonzero_weight():
