@@ -222,7 +222,10 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
     weights = weights / weights.sum()
     if sp.issparse(X):
         X = X.tocsr().astype(np.float64, copy=False)
-        X.eliminate_zeros()  # a copy: stored zeros are no features (the intercept's scale)
+        # a copy: the values of a column stored twice are one feature, their sum, and
+        # stored zeros are none (the intercept's scale counts the features of a row)
+        X.sum_duplicates()
+        X.eliminate_zeros()
         peak = np.max(np.abs(X.data), initial=0.0)
         nnz = np.diff(X.indptr)
     else:

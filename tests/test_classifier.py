@@ -789,6 +789,50 @@ def test_auto_settings_of_sparse_input_follow_its_density(density, batch_size, a
     assert bool(clf._average_from) is averaged
 
 
+@pytest.mark.parametrize("stored", ["nothing", "zeros"])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_csr_input_without_features_fits_the_class_frequencies(stored, n_classes):
+    # no nonzero: the model is its intercept. Trained as text (one-sample steps of about
+    # 6, no average) it ended wherever its last step left it (p = 0.24-0.34 for 0.30);
+    # LogisticRegression and dense zeros give the class frequencies
+    y = np.random.default_rng(0).choice(
+        n_classes, 6_000, p=np.r_[0.3, np.full(n_classes - 1, 0.7 / (n_classes - 1))]
+    )
+    X = sp.csr_matrix((6_000, 40))
+    if stored == "zeros":
+        X = sp.csr_matrix(
+            (np.zeros(600), (np.arange(600), np.arange(600) % 40)), shape=(6_000, 40)
+        )
+    frequencies = np.bincount(y) / y.size
+    for seed in range(3):
+        clf = SGDLogitClassifier(random_state=seed).fit(X, y)
+        assert clf._batch_size > 1 and clf._average_from
+        np.testing.assert_allclose(clf.predict_proba(X[:1])[0], frequencies, atol=0.01)
+
+
+def test_csr_columns_stored_twice_train_as_their_sum():
+    # scipy reads the values of a column stored twice in a row as their sum; the step
+    # estimate counted them as two features (an intercept step 0.33 away, coefficients
+    # 0.13 after the default fit)
+    X, y = make_classification(500, 20, random_state=0)
+    X = sp.csr_matrix(np.where(np.abs(X) > 1.5, X, 0.0))
+    indptr, indices, data = [0], [], []
+    for row in range(X.shape[0]):  # each value as two parts, a quarter and the rest
+        part = slice(X.indptr[row], X.indptr[row + 1])
+        indices += [X.indices[part], X.indices[part]]
+        data += [X.data[part] / 4, X.data[part] * 0.75]
+        indptr.append(indptr[-1] + 2 * (part.stop - part.start))
+    twice = sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=X.shape)
+    assert not twice.has_canonical_format and twice.nnz == 2 * X.nnz
+    stored = twice.copy()
+    once = SGDLogitClassifier(random_state=0).fit(X, y)
+    double = SGDLogitClassifier(random_state=0).fit(twice, y)
+    np.testing.assert_allclose(double.coef_, once.coef_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(double.intercept_, once.intercept_, rtol=1e-10, atol=1e-12)
+    # the input stays as it was given
+    assert twice.nnz == stored.nnz and np.array_equal(twice.data, stored.data)
+
+
 def test_epoch_order_draws_every_permutation_equally_often():
     # 4 rows: 24 orders, each expected 500 times in 12,000 draws (an off-by-one in the
     # Fisher-Yates shuffle would skip orders or favour some)
