@@ -339,7 +339,9 @@ class SGDLogitClassifier(
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into the sample weights.
     warm_start : bool, default=False
-        Start ``fit`` from the previous ``coef_`` and ``intercept_``.
+        Start ``fit`` from the previous ``coef_`` and ``intercept_``. A ``fit`` that
+        raises then leaves the previous model as it was (without ``warm_start``, it leaves
+        an unfitted estimator).
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling, the validation split and the curvature estimate; the same seed
         gives bit-identical results.
@@ -535,12 +537,16 @@ class SGDLogitClassifier(
         self : object
             Fitted estimator.
         """
+        # warm_start: a failed fit leaves the model it was to continue from, as a failed
+        # partial_fit does; otherwise an unfitted estimator, not a broken one
+        kept = self._fitted_attributes() if self.warm_start else {}
         try:
             return self._fit(
                 X, y, sample_weight, coef_init, intercept_init, X_val, y_val, sample_weight_val
             )
         except Exception:
-            self._forget_fit()  # a failed fit leaves an unfitted estimator, not a broken one
+            self._forget_fit()
+            self.__dict__.update(kept)  # fit replaces these attributes, never changes them
             raise
 
     def _fit(
@@ -908,6 +914,11 @@ class SGDLogitClassifier(
         "_weight_factor", "_no_improvement", "_average_from", "_eta_estimate",
         "_step_setting_used", "_step_batch",
     )  # fmt: skip
+
+    def _fitted_attributes(self):
+        return {
+            name: self.__dict__[name] for name in self._FITTED_ATTRIBUTES if name in self.__dict__
+        }
 
     def _forget_fit(self):
         for name in self._FITTED_ATTRIBUTES:

@@ -1035,6 +1035,30 @@ def test_class_weight_must_be_finite_and_non_negative(data, weight):
         ours(class_weight={0: weight, 1: 2.0}).fit(X, y)
 
 
+def test_failed_warm_start_fit_leaves_the_model_it_continues(data):
+    # with warm_start the previous model was deleted by any error (NaN in X, other
+    # features, divergence); SGDClassifier and a failed partial_fit keep it
+    X, y = data
+    bad_calls = [
+        (X[:, :2], y, {}),
+        (np.where(X > 1.5, np.nan, X), y, {}),
+        (X, np.zeros_like(y), {}),
+        (X * 1e10, y, {"learning_rate": "constant", "eta0": 1e300, "average": False}),
+    ]
+    expected = ours(warm_start=True).fit(X, y)
+    expected.fit(X, y)
+    for bad_X, bad_y, params in bad_calls:
+        clf = ours(warm_start=True).fit(X, y)
+        shown = clf.coef_.copy(), clf.intercept_.copy(), list(clf.loss_curve_)
+        with pytest.raises(ValueError):
+            clf.set_params(**params).fit(bad_X, bad_y)
+        np.testing.assert_array_equal(clf.coef_, shown[0])
+        np.testing.assert_array_equal(clf.intercept_, shown[1])
+        assert clf.loss_curve_ == shown[2] and clf.n_features_in_ == X.shape[1]
+        clf.set_params(**ours().get_params()).set_params(warm_start=True).fit(X, y)
+        np.testing.assert_array_equal(clf.coef_, expected.coef_)
+
+
 def test_failed_fit_leaves_an_unfitted_estimator(data):
     X, y = data
     clf = ours().fit(X, y)
