@@ -231,9 +231,15 @@ class _DivergenceError(ValueError):
     """The weights or the loss became non-finite during training."""
 
 
-def _holds_a_nonzero(values):
-    """Whether ``values`` holds a nonzero; reads its head only, in the usual case."""
-    return bool(values[:64].any() or values.any())
+def _is_text_like(X):
+    """Whether ``X`` is sparse like text: under 1% nonzeros, and some of them."""
+    return (
+        sp.issparse(X)
+        and X.nnz < DENSE_LIKE_DENSITY * X.shape[0] * X.shape[1]
+        # no feature at all: an intercept-only model, which one-sample steps without
+        # averaging left wherever its last noisy step went (p = 0.24-0.34 for 0.30)
+        and bool(X.data[:64].any() or X.data.any())  # the head suffices, in the usual case
+    )
 
 
 class SGDLogitClassifier(
@@ -696,6 +702,8 @@ class SGDLogitClassifier(
                 X, sample_weight, rows, init, check_random_state(self.random_state)
             )
         else:
+            if self.batch_size != getattr(self, "_batch_size_setting", self.batch_size):
+                self._resize_batches(X, sample_weight, rows)
             if self._step_setting() != getattr(self, "_step_setting_used", self._step_setting()):
                 # set_params between calls: the new optimizer or eta0 starts at its own step
                 self._restart_step(self._state)
@@ -912,7 +920,7 @@ class SGDLogitClassifier(
         "t_", "loss_curve_", "validation_loss_curve_", "validation_scores_", "best_loss_",
         "_state", "_rng", "_batch_size", "_intercept_scale", "_class_counts",
         "_weight_factor", "_no_improvement", "_average_from", "_eta_estimate",
-        "_step_setting_used", "_step_batch",
+        "_step_setting_used", "_step_batch", "_batch_size_setting",
     )  # fmt: skip
 
     def _fitted_attributes(self):
@@ -1047,14 +1055,9 @@ class SGDLogitClassifier(
         from sgdlogit._training import TrainingState
 
         n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
-        text_like = (
-            sp.issparse(X)
-            and X.nnz < DENSE_LIKE_DENSITY * X.shape[0] * X.shape[1]
-            # no feature at all: an intercept-only model, which one-sample steps without
-            # averaging left wherever its last noisy step went (p = 0.24-0.34 for 0.30)
-            and _holds_a_nonzero(X.data)
-        )
+        text_like = _is_text_like(X)
         batch_size = self._resolved_batch_size(train_rows.shape[0], text_like)
+        self._batch_size_setting = self.batch_size
         # a batch can hold no more rows than there are: the step is estimated for that
         step_batch = min(batch_size, train_rows.shape[0])
         self._average_from = self._resolved_average(text_like)
@@ -1070,14 +1073,7 @@ class SGDLogitClassifier(
         if init is not None:
             state.W[:, :-1] = init[0]
             state.W[:, -1] = init[1]
-        alpha_l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
-        try:
-            eta0, intercept_scale = estimate_steps(
-                X, sample_weight, train_rows, step_batch, self.fit_intercept, rng, alpha_l2
-            )
-        except ValueError:
-            self._check_finite_input(X)  # a NaN or inf in the sampled rows
-            raise
+        eta0, intercept_scale = self._estimate_steps(X, sample_weight, train_rows, step_batch, rng)
         if self.learning_rate == "optimal":
             # SGDClassifier's huge early steps: never speed the intercept up beyond them
             intercept_scale = min(intercept_scale, 1.0)
@@ -1136,6 +1132,31 @@ class SGDLogitClassifier(
             fit_intercept=self.fit_intercept,
             intercept_scale=self._intercept_scale,
         )
+
+    def _resize_batches(self, X, sample_weight, rows):
+        """Batches of a ``batch_size`` set since the last ``partial_fit`` call, from this one.
+
+        ``'auto'`` is resolved on this chunk, and with ``eta0='auto'`` the step is estimated
+        again for batches of the new size (it grows with them); the schedule carries on.
+        """
+        self._batch_size = self._resolved_batch_size(rows.shape[0], _is_text_like(X))
+        self._step_batch = min(self._batch_size, rows.shape[0])
+        self._batch_size_setting = self.batch_size
+        self._eta_estimate, _ = self._estimate_steps(
+            X, sample_weight, rows, self._step_batch, check_random_state(self.random_state)
+        )
+        self._restart_step(self._state)
+
+    def _estimate_steps(self, X, sample_weight, rows, batch_size, rng):
+        """:func:`~sgdlogit._schedules.estimate_steps` for this model's penalty."""
+        alpha_l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
+        try:
+            return estimate_steps(
+                X, sample_weight, rows, batch_size, self.fit_intercept, rng, alpha_l2
+            )
+        except ValueError:
+            self._check_finite_input(X)  # a NaN or inf in the sampled rows
+            raise
 
     def _resolved_average(self, text_like):
         """``average`` as False or the number of samples after which averaging starts."""

@@ -376,6 +376,28 @@ def test_set_params_between_partial_fit_calls(change, container, start):
     assert clf.score(X, y) > 0.95
 
 
+@pytest.mark.parametrize("start", ["fit", "partial_fit"])
+@pytest.mark.parametrize("new_size", [100, "auto", 1])
+def test_batch_size_set_between_partial_fit_calls_takes_effect(start, new_size):
+    # the batch size of the first call stayed, whatever set_params said (MLPClassifier
+    # reads it at every call); the new one now takes effect, with the step a fresh
+    # estimator takes for it ('auto' resolved on the chunk of the call)
+    X, y = make_classification(1000, 20, random_state=0)
+    clf = SGDLogitClassifier(batch_size=8, random_state=0)
+    if start == "fit":
+        clf.fit(X, y)
+    else:
+        clf.partial_fit(X, y, classes=[0, 1])
+    updates = clf.t_
+    clf.set_params(batch_size=new_size).partial_fit(X, y)
+    fresh = clone(clf).partial_fit(X, y, classes=[0, 1])
+    assert clf._batch_size == fresh._batch_size
+    assert clf.t_ - updates == fresh.t_
+    assert clf._eta_estimate == fresh._eta_estimate
+    assert clf._state.eta == fresh._state.eta
+    assert clf.score(X, y) > 0.8
+
+
 def test_sparsified_model_predicts_dense_rows_in_the_compiled_kernel(monkeypatch):
     # scipy's product of dense rows with a sparse coef_ took 8x as long as the kernel
     # (200,000 x 100, 99% zeros): rows larger than coef_ go through the kernel
