@@ -97,5 +97,11 @@ def _convert(scope, operator, container):
             "classes", np.array([str(c).encode("utf-8") for c in classes]), TensorProto.STRING
         )
     else:
-        labels = constant("classes", classes.astype(np.int64), TensorProto.INT64)
+        as_int64 = classes.astype(np.int64)
+        if as_int64.tolist() != [int(c) for c in classes]:  # exact, as Python integers
+            raise ValueError(
+                f"The classes {classes.tolist()} do not fit in ONNX's int64 labels; fit "
+                "on labels that do, or on strings."
+            )
+        labels = constant("classes", as_int64, TensorProto.INT64)
     node("Gather", [labels, index], output=label, axis=0)

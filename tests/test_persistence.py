@@ -249,3 +249,23 @@ def test_import_sgdlogit_does_not_import_optional_packages():
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.parametrize(
+    "classes", [np.array([1, 2**40, 2**63 - 1], np.uint64), np.array([-3, 7], np.int8), [0.0, 2.0]]
+)
+def test_onnx_labels_of_any_integer_dtype_that_fits_int64(classes):
+    X, y = make_data(len(classes))
+    clf = SGDLogitClassifier(random_state=0).fit(X, np.asarray(classes)[y])
+    onnx_labels, _ = onnx_probabilities(clf, X)
+    np.testing.assert_array_equal(onnx_labels, clf.predict(X))
+
+
+@pytest.mark.parametrize("classes", [[0, 2**63 + 5], [2**63, 2**64 - 1]])
+def test_onnx_refuses_labels_beyond_int64(classes):
+    # they were cast to int64 unchecked: 2**63 + 5 became -2**63 + 5, and ONNX's labels
+    # agreed with predict on half of the rows (skl2onnx's own converters refuse them)
+    X, y = make_data(2)
+    clf = SGDLogitClassifier(random_state=0).fit(X, np.asarray(classes, np.uint64)[y])
+    with pytest.raises(ValueError, match="do not fit in ONNX's int64 labels"):
+        onnx_probabilities(clf, X)
