@@ -192,18 +192,17 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
             rows = weighted
     drawn_by_weight = False
     if rows.shape[0] > _CURVATURE_ROWS:
-        # numpy's Generator draws k of n in O(k) (sklearn's sampler costs 1-2 ms here)
         sampler = np.random.default_rng(random_state.randint(2**31))
         row_weights = _rows_of(sample_weight, rows)
         if top_weight > 0 and row_weights.min() < top_weight:
             # unequal weights: rows drawn in proportion to them, so that the heavy rows
             # that dominate the curvature are in the sample (a uniform draw of 2,000 of
             # 20,000 rows misses a class of 20 rows weighted 500 times the others: a step
-            # 400 times too long)
+            # 400 times too long). O(n): 9 ms for a million rows
             p = np.asarray(row_weights, dtype=np.float64) / top_weight
             picks = sampler.choice(rows.shape[0], _CURVATURE_ROWS, p=p / p.sum())
             drawn_by_weight = True
-        else:
+        else:  # in O(k) (sklearn's sampler costs 1-2 ms here)
             picks = sampler.choice(rows.shape[0], _CURVATURE_ROWS, replace=False)
         rows = np.sort(rows[picks])
     X = X[rows]  # a copy (fancy indexing): scaled in place below
