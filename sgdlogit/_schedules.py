@@ -85,7 +85,7 @@ def _rows_of(values, rows):
     return values if rows.shape[0] == values.shape[0] else values[rows]
 
 
-def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
+def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches, max_step=np.inf):
     """Return the step of each of the next ``n_batches`` updates.
 
     Parameters
@@ -104,6 +104,8 @@ def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
         Updates made before the first of these.
     n_batches : int
         Number of steps to return.
+    max_step : float, default=np.inf
+        Cap of the ``'optimal'`` steps (see :meth:`SGDLogitClassifier._optimal_max_step`).
 
     Returns
     -------
@@ -117,7 +119,7 @@ def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches):
             return eta0 / (updates + 1.0) ** power_t
     if schedule == "optimal":
         t0 = alpha**-0.75
-        return 1.0 / (alpha * (t0 / batch_size + updates))
+        return np.minimum(1.0 / (alpha * (t0 / batch_size + updates)), max_step)
     if schedule == "auto":
         # eta0 / (1 + alpha eta0 t), in place: per-sample epochs have one step per row,
         # and every temporary of that size costs page faults

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from sklearn.datasets import make_classification
 
 from sgdlogit import SGDLogitClassifier
+from sgdlogit._kernels import INTERCEPT_SCALE
 from sgdlogit._schedules import SINGLE_SAMPLE_STEP_FACTOR, batch_steps, estimate_steps
 
 
@@ -172,19 +173,44 @@ def test_auto_schedule_is_constant_then_one_over_alpha_t():
     np.testing.assert_allclose(steps, 0.5 / (1 + 1e-3 * 0.5 * t), rtol=1e-15)
 
 
-def test_optimal_first_step_with_batches_and_its_capped_intercept_step():
-    # 'optimal' with batches of B rows starts at 1 / (alpha * t0 / B); on features of
-    # scale 100 the intercept's step (their mean square, 1e4) is capped at 1 there
+@pytest.mark.parametrize("penalty", ["l2", "l1"])
+def test_optimal_steps_of_batches_are_capped_at_the_stable_step(penalty):
+    # 'optimal' with batches of B rows starts at 1 / (alpha * t0 / B), B per-sample steps
+    # on one gradient: L1 fits of batches of 32 ended at 7x the optimum's objective after
+    # 300 epochs. The steps are capped at eta0='auto''s stable step; then the intercept
+    # takes its own scale (1e4 on features of scale 100), as with the other schedules
     X, y = make_classification(200, 5, random_state=0)
     alpha = 1e-2
     clf = SGDLogitClassifier(
-        learning_rate="optimal", alpha=alpha, batch_size=200, shuffle=False, average=False
-    )
+        learning_rate="optimal", alpha=alpha, batch_size=200, shuffle=False, average=False,
+        penalty=penalty,
+    )  # fmt: skip
     clf.partial_fit(X * 100.0, y, classes=[0, 1])
-    eta0 = 1.0 / (alpha * (alpha**-0.75 / 200))
-    assert clf.intercept_[0] == pytest.approx(-eta0 * (0.5 - y.mean()), rel=1e-10)
-    steps = batch_steps("optimal", None, alpha, 0.5, 8, 0, 3)
-    np.testing.assert_allclose(steps, 1 / (alpha * (alpha**-0.75 / 8 + np.arange(3))), rtol=1e-14)
+    first = 1.0 / (alpha * (alpha**-0.75 / 200))
+    assert clf._eta_estimate < first / 1e3 and clf._intercept_scale > 1e3
+    expected = -clf._eta_estimate * clf._intercept_scale * (0.5 - y.mean())
+    assert clf.intercept_[0] == pytest.approx(expected, rel=1e-10)
+    steps = batch_steps("optimal", None, alpha, 0.5, 8, 0, 300, max_step=5.0)
+    schedule = 1 / (alpha * (alpha**-0.75 / 8 + np.arange(300)))
+    np.testing.assert_allclose(steps, np.minimum(schedule, 5.0), rtol=1e-14)
+    assert steps[0] == 5.0 and steps[-1] < 5.0
+
+
+def test_optimal_per_sample_steps_follow_sgdclassifier_with_the_intercept_capped():
+    # batch_size=1: SGDClassifier's schedule as it is, and the intercept's step (the mean
+    # square of features of scale 100) capped at the coefficients'
+    X, y = make_classification(200, 5, random_state=0)
+    clf = SGDLogitClassifier(learning_rate="optimal", batch_size=1, alpha=1e-2)
+    clf.partial_fit(X * 100.0, y, classes=[0, 1])
+    assert clf._intercept_scale > 1e3
+    assert clf._optimal_max_step(1) == np.inf
+    assert clf._hyper()[INTERCEPT_SCALE] == 1.0
+    alpha = 1e-2
+    np.testing.assert_allclose(
+        batch_steps("optimal", None, alpha, 0.5, 1, 0, 3),
+        1 / (alpha * (alpha**-0.75 + np.arange(3))),
+        rtol=1e-14,
+    )
 
 
 def test_adaptive_divides_the_step_every_n_iter_no_change_epochs():
