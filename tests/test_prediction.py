@@ -287,6 +287,25 @@ def test_float32_multiclass_probabilities_are_correctly_rounded(layout):
         assert ulps.max() <= 1.0
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_multiclass_log_probability_of_the_likeliest_class_keeps_its_digits(dtype):
+    # log(p_top) = -log1p(sum of the other classes' exp(z_k - z_top)): scipy's log_softmax
+    # took the log of 1 + that sum, 0.0 for -8.5e-18 at a logit gap of 40 (the binary
+    # log_expit keeps them)
+    gaps = np.array([1.0, 5.0, 20.0, 40.0, 200.0, 700.0])
+    X = np.column_stack([gaps, np.ones_like(gaps)]).astype(dtype)
+    clf = SGDLogitClassifier().fit(X[:3], [0, 1, 2])
+    clf.coef_ = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]], dtype=dtype)  # logits 0, gap, 0
+    clf.intercept_ = np.zeros(3, dtype=dtype)
+    log_proba = clf.predict_log_proba(X)
+    others = 2.0 * np.exp(-gaps)
+    exact_top = -np.log1p(others)
+    np.testing.assert_allclose(
+        log_proba[:, 1], exact_top.astype(dtype), rtol=4 * np.finfo(dtype).eps
+    )
+    np.testing.assert_allclose(log_proba[:, 0], (-gaps + exact_top).astype(dtype), rtol=1e-6)
+
+
 @pytest.mark.parametrize("layout", [np.ascontiguousarray, np.asfortranarray, sp.csr_matrix])
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_input_raises_sklearn_error(layout, bad):
