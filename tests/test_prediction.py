@@ -279,7 +279,9 @@ def test_float32_multiclass_probabilities_are_correctly_rounded(layout):
     proba, log_proba = clf.predict_proba(X), clf.predict_log_proba(X)
     assert proba.dtype == log_proba.dtype == np.float32
     exact_log = logits - logits.max(axis=1, keepdims=True)
-    exact_log -= np.log(np.exp(exact_log).sum(axis=1, keepdims=True))
+    shares = np.exp(exact_log)
+    shares[np.arange(shares.shape[0]), logits.argmax(axis=1)] = 0.0
+    exact_log -= np.log1p(shares.sum(axis=1, keepdims=True))  # log(1 + x) lost digits of x
     for ours, exact in ((proba, np.exp(exact_log)), (log_proba, exact_log)):
         nearest = exact.astype(np.float32)
         normal = np.abs(nearest) >= np.finfo(np.float32).tiny
