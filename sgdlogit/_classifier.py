@@ -398,7 +398,8 @@ class SGDLogitClassifier(
     t_ : int
         Updates (batches) made.
     loss_curve_ : list of float
-        Training objective (mean loss seen during the epoch plus the penalty) per epoch.
+        Training objective per epoch: the mean loss of the batches seen during the epoch
+        (before their updates) plus the penalty of the model ``coef_`` shows at its end.
     validation_loss_curve_ : list of float
         Validation log-loss per epoch, when validation data is used.
     validation_scores_ : list of float
