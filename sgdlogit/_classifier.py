@@ -825,6 +825,12 @@ class SGDLogitClassifier(
                 out = _probabilities(out)
         if not all_finite:
             self._check_finite_input(X)
+            if np.isnan(out).any():  # finite features: x @ w went beyond the float range
+                raise ValueError(
+                    "The logits of some samples are undefined: their products with coef_ "
+                    "overflow (features too large for the model). Scale the input, e.g. with "
+                    "StandardScaler."
+                )
         return out
 
     def predict_log_proba(self, X):

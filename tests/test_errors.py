@@ -1066,3 +1066,17 @@ def test_failed_fit_leaves_an_unfitted_estimator(data):
         clf.fit(X, np.zeros_like(y))
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+def test_logits_beyond_the_float_range_never_come_out_as_nan():
+    # finite features whose products with coef_ overflow with opposite signs: scipy's
+    # sparse product gave NaN logits and NaN probabilities (LogisticRegression does too)
+    clf = SGDLogitClassifier().fit([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 2])
+    clf.coef_ = np.array([[10.0, 10.0], [-10.0, -10.0], [0.0, 0.0]])
+    clf.intercept_ = np.zeros(3)
+    X = np.array([[1e308, -1e308], [1.0, 2.0]])
+    for method in ("decision_function", "predict_proba", "predict_log_proba", "predict"):
+        with pytest.raises(ValueError, match="overflow"):
+            getattr(clf, method)(sp.csr_matrix(X))
+        # dense rows: the fused products overflow to a (signed) infinity, not NaN
+        assert not np.isnan(getattr(clf, method)(X)).any()
