@@ -633,7 +633,6 @@ class SGDLogitClassifier(
         )
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch of mini-batch SGD over the given samples.
 
@@ -659,6 +658,13 @@ class SGDLogitClassifier(
         self : object
             Fitted estimator.
         """
+        # under another name, scikit-learn's fit context checks the parameters at every
+        # call, not only at the first: a value set between calls (eta0=-0.5, batch_size=0)
+        # trained uphill or failed inside training
+        return self._partial_fit_in_context(X, y, classes, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _partial_fit_in_context(self, X, y, classes, sample_weight):
         first_call = not hasattr(self, "classes_")
         try:
             self._partial_fit(X, y, classes, sample_weight, first_call)

@@ -682,6 +682,20 @@ def test_invalid_parameter_raises_at_fit_not_at_construction(data, method, name,
         run(fixed, method, X, y)
 
 
+@pytest.mark.parametrize("name, value", BAD_PARAMS, ids=[f"{n}={v!r}" for n, v in BAD_PARAMS])
+def test_invalid_parameter_set_between_partial_fit_calls_raises(data, name, value):
+    # scikit-learn's fit context checks the parameters of the first partial_fit only:
+    # eta0=-0.5 trained uphill, batch_size=0 raised ZeroDivisionError inside training
+    X, y = data
+    clf = SGDLogitClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
+    coef = clf.coef_.copy()
+    with pytest.raises(InvalidParameterError, match=rf"^The '{name}' parameter"):
+        clf.set_params(**{name: value}).partial_fit(X, y)
+    np.testing.assert_array_equal(clf.coef_, coef)  # the model is as it was
+    clf.set_params(**{name: SGDLogitClassifier().get_params()[name]}).partial_fit(X, y)
+    assert clf.n_iter_ == 2
+
+
 # the parameters that SGDClassifier constrains in exactly the same way
 SHARED_PARAMS = [
     ("alpha", -1),
