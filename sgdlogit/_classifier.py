@@ -1006,13 +1006,28 @@ class SGDLogitClassifier(
                 f"got {rows.shape[0]}. Pass X_val and y_val or disable early_stopping."
             )
         n_val = max(1, round(self.validation_fraction * rows.shape[0]))
-        n_val = min(n_val, rows.shape[0] - 1)
         counts = np.bincount(y_index)
-        stratify = y_index if n_val >= counts.size and counts[counts > 0].min() >= 2 else None
+        # the row of a class of one stays in training: held out, its class went untrained
+        pool = rows[counts[y_index] > 1]
+        if pool.shape[0] < 2:  # only such rows: hold one out all the same
+            pool = rows
+        n_val = min(n_val, pool.shape[0] - 1)
+        n_classes = np.count_nonzero(np.bincount(y_index[pool]))
+        stratify = None
+        if n_classes <= n_val <= pool.shape[0] - n_classes and counts[y_index[pool]].min() >= 2:
+            stratify = y_index[pool]
         # Tiny data cannot be stratified: fall back to a plain random split.
         train_rows, val_rows = train_test_split(
-            rows, test_size=n_val, stratify=stratify, random_state=rng
+            pool, test_size=n_val, stratify=stratify, random_state=rng
         )
+        if stratify is None:  # every class keeps a training row while one is held out
+            held_out = y_index[val_rows]
+            labels, first = np.unique(held_out, return_index=True)
+            back = first[~np.isin(labels, y_index[train_rows])]  # a row of each untrained class
+            if back.shape[0] < val_rows.shape[0]:
+                train_rows = np.concatenate([train_rows, val_rows[back]])
+                val_rows = np.delete(val_rows, back)
+        train_rows = np.concatenate([train_rows, np.setdiff1d(rows, pool)])
         if sample_weight[val_rows].max() <= 0:  # not the sum: it may overflow
             raise ValueError(
                 "Every sample of the validation split has zero weight (sample weight "

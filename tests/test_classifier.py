@@ -954,6 +954,24 @@ def test_early_stopping_holds_out_a_stratified_split():
         assert clf.fit(X, y).validation_scores_[-1] == pytest.approx(0.9, abs=1e-12)
 
 
+def test_early_stopping_trains_every_class():
+    # a class of one row held out (the whole split then fell back to a random one), or both
+    # rows of a class held out by a random split of tiny data, left that class untrained
+    X = np.zeros((1000, 3))
+    y = np.r_[np.zeros(700, int), np.ones(299, int), 2]
+    clf = SGDLogitClassifier(early_stopping=True, validation_fraction=0.5)
+    for seed in range(10):
+        train, val = clf._validation_split(y, np.ones(1000), np.random.RandomState(seed))
+        assert 999 in train and np.bincount(y[val]).tolist() == [350, 150]
+    tiny = np.repeat(np.arange(4), 2)  # 4 classes of 2 rows, 2 rows held out: no strata
+    for seed in range(50):
+        train, val = clf.set_params(validation_fraction=0.25)._validation_split(
+            tiny, np.ones(8), np.random.RandomState(seed)
+        )
+        assert set(tiny[train]) == {0, 1, 2, 3} and val.shape[0] >= 1
+        assert np.array_equal(np.sort(np.r_[train, val]), np.arange(8))
+
+
 def test_balanced_partial_fit_weights_by_the_running_class_counts():
     # 'balanced' in partial_fit weights each chunk by the counts seen so far, on the scale
     # of n / (K n_k): the same as passing those weights by hand
