@@ -153,7 +153,8 @@ def load_csv(path, target):
     ------
     InputError
         When the file cannot be read, the column is missing, a feature is not numeric,
-        a value is missing, or the target is not a set of classes that can be split.
+        a value is missing or too large to standardize, or the target is not a set of
+        classes that can be split.
     """
     import pandas as pd
 
@@ -191,6 +192,13 @@ def load_csv(path, target):
     if infinite:
         raise InputError(
             f"infinite values in {path}, column(s): {', '.join(infinite)}; replace or drop them"
+        )
+    with np.errstate(over="ignore", invalid="ignore"):  # squares beyond the float range
+        unscalable = [str(c) for c in frame.columns[~np.isfinite(X.var(axis=0))]]
+    if unscalable:
+        raise InputError(
+            f"values too large to standardize in {path}, column(s): {', '.join(unscalable)} "
+            "(their squares overflow); rescale them (e.g. to other units) or drop them"
         )
     y = y.to_numpy()
     kind = type_of_target(y)

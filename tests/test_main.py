@@ -98,6 +98,8 @@ def write(tmp_path, frame):
         # stderr or the wrong reason
         ("single class", "has a single class (1)"),
         ("infinite value", "infinite values in"),
+        # every fit failed on the NaN StandardScaler made, after 240 lines of warnings
+        ("huge values", "values too large to standardize in"),
         ("header only", "has a header line but no rows"),
         ("numpy label", "class 1 of column 'label' has 3 sample(s)"),
     ],
@@ -128,6 +130,8 @@ def test_bad_csv_gives_one_line_error(csv_path, tmp_path, capsys, case, message)
         path = write(tmp_path, frame.assign(label=1))
     elif case == "infinite value":
         path = write(tmp_path, frame.assign(x2=frame["x2"].where(frame.index != 3, np.inf)))
+    elif case == "huge values":
+        path = write(tmp_path, frame.assign(x2=frame["x2"] * 1e300))
     elif case == "header only":
         path = write(tmp_path, frame.iloc[:0])
     elif case == "numpy label":
