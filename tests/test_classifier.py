@@ -954,10 +954,22 @@ def test_early_stopping_holds_out_a_stratified_split():
         assert clf.fit(X, y).validation_scores_[-1] == pytest.approx(0.9, abs=1e-12)
 
 
+def test_an_infinite_validation_loss_counts_as_no_improvement():
+    # a validation row of 1e308 is scored certain and wrong: the loss is inf every epoch,
+    # which never counted as "no improvement" on a best of inf, and training ran all
+    # max_iter epochs
+    X, y = make_classification(1000, 5, random_state=0)
+    X_val, y_val = X[:100].copy(), y[:100]
+    X_val[0] = 1e308
+    clf = SGDLogitClassifier(early_stopping=True, max_iter=200, random_state=0)
+    clf.fit(X, y, X_val=X_val, y_val=y_val)
+    assert np.isinf(clf.validation_loss_curve_).all()
+    assert clf.n_iter_ == clf.n_iter_no_change
+
+
 def test_early_stopping_trains_every_class():
     # a class of one row held out (the whole split then fell back to a random one), or both
     # rows of a class held out by a random split of tiny data, left that class untrained
-    X = np.zeros((1000, 3))
     y = np.r_[np.zeros(700, int), np.ones(299, int), 2]
     clf = SGDLogitClassifier(early_stopping=True, validation_fraction=0.5)
     for seed in range(10):
