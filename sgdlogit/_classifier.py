@@ -36,7 +36,7 @@ from sgdlogit._schedules import ADAM_ETA0, _rows_of, batch_steps, estimate_steps
 AUTO_UPDATES_PER_EPOCH = 200
 AUTO_BATCH_RANGE = (8, 256)
 # The 'adaptive' schedule divides the step by this factor when the loss stalls, and stops
-# below MIN_ADAPTIVE_ETA (SGDClassifier's rule).
+# at a stall once the step is at most MIN_ADAPTIVE_ETA (SGDClassifier's rule).
 ADAPTIVE_DIVISOR = 5.0
 MIN_ADAPTIVE_ETA = 1e-6
 # Sparse input with at least this fraction of nonzeros is trained as dense input is
@@ -721,8 +721,13 @@ class SGDLogitClassifier(
         else:
             if self.batch_size != getattr(self, "_batch_size_setting", self.batch_size):
                 self._resize_batches(X, sample_weight, rows)
-            if self._step_setting() != getattr(self, "_step_setting_used", self._step_setting()):
-                # set_params between calls: the new optimizer or eta0 starts at its own step
+            used = getattr(self, "_step_setting_used", self._step_setting())
+            if self._step_setting() != used:
+                # set_params between calls: the new optimizer or eta0 starts at its own step,
+                # and another optimizer from a state of its own (Adam took the velocity of
+                # momentum for its first moment: a first step 87 times its own)
+                if self.solver != used[1]:
+                    self._state.reset_optimizer()
                 self._restart_step(self._state)
             if self._state.W.dtype != X.dtype:
                 X = X.astype(self._state.W.dtype)
@@ -1275,9 +1280,12 @@ class SGDLogitClassifier(
         # rows: every row then moves the model as much, and the step sized for batch_size
         # rows does not overshoot on one row (n = 1025, batch_size=512: accuracy 0.66
         # against 0.90 without that row).
-        # The batch the step was estimated for: batch_size, or fewer rows if the first
-        # training data had fewer (then larger batches keep the full step).
-        step_batch = getattr(self, "_step_batch", batch_size)
+        # A step estimated from the data (eta0='auto') is sized for batch_size rows, or for
+        # fewer if the first training data had fewer: batches of that many take it whole.
+        # Any other step is sized for batch_size rows, as documented.
+        step_batch = batch_size
+        if self.eta0 == "auto" and self.solver == "sgd" and self.learning_rate != "optimal":
+            step_batch = getattr(self, "_step_batch", batch_size)
         last_share = min(1.0, (n_rows - (n_batches - 1) * batch_size) / step_batch)
         block = 1
         if _nbytes(X) > BLOCK_SHUFFLE_BYTES:
@@ -1346,11 +1354,13 @@ class SGDLogitClassifier(
                 break
             if self._no_improvement >= self.n_iter_no_change:
                 if self.learning_rate == "adaptive" and state.eta > MIN_ADAPTIVE_ETA:
+                    # the step below the limit still trains until the loss stalls again,
+                    # as in SGDClassifier (stopping at once never used it)
                     state.eta /= ADAPTIVE_DIVISOR
                     self._no_improvement = 0
                     if self.verbose:
                         print(f"Reducing the step to {state.eta:.4g}")
-                if fitting and (self.learning_rate != "adaptive" or state.eta <= MIN_ADAPTIVE_ETA):
+                elif fitting:
                     converged = True
                     break
         self._store_model(state)

@@ -113,6 +113,11 @@ class TrainingState:
             return self.W
         return (self.avg / n_averaged).astype(self.W.dtype)
 
+    def reset_optimizer(self):
+        """Start the optimizer's state (velocity, Adam's moments and step count) afresh."""
+        self.opt[...] = 0.0
+        self.counters[kernels.ADAM_STEPS] = 0.0
+
     def restart_average(self):
         """Drop the updates averaged so far: the average starts again from the next one."""
         self.avg[...] = 0.0

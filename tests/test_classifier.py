@@ -376,6 +376,24 @@ def test_set_params_between_partial_fit_calls(change, container, start):
     assert clf.score(X, y) > 0.95
 
 
+@pytest.mark.parametrize("before, after", [("sgd", "adam"), ("adam", "sgd")])
+def test_another_solver_set_between_partial_fit_calls_starts_afresh(before, after):
+    # Adam took the velocity of momentum for its first moment (a first step 87 times its
+    # own), and momentum Adam's first moment for its velocity: the next call now makes
+    # the update of a fresh estimator started from the same weights
+    X, y = make_classification(500, 4, random_state=0)
+    params = dict(
+        momentum=0.9, batch_size=500, learning_rate="constant", eta0=0.01, shuffle=False,
+        average=False, random_state=0,
+    )  # fmt: skip
+    clf = SGDLogitClassifier(solver=before, **params).partial_fit(X, y, classes=[0, 1])
+    start = clf._state.W.copy()
+    clf.set_params(solver=after).partial_fit(X, y)
+    fresh = SGDLogitClassifier(solver=after, max_iter=1, tol=None, **params)
+    fresh.fit(X, y, coef_init=start[:, :-1], intercept_init=start[:, -1])
+    np.testing.assert_allclose(clf._state.W, fresh._state.W, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("start", ["fit", "partial_fit"])
 @pytest.mark.parametrize("new_size", [100, "auto", 1])
 def test_batch_size_set_between_partial_fit_calls_takes_effect(start, new_size):
@@ -636,6 +654,26 @@ def test_a_partial_fit_chunk_smaller_than_a_batch_takes_a_proportional_step():
         for rows in (slice(0, 512), slice(512, 1024), slice(1024, 1025)):
             clf.partial_fit(X[rows], y[rows], classes=[0, 1])
         assert clf.score(X, y) >= reference - 0.02
+
+
+@pytest.mark.parametrize("first_rows", [10, 100])
+def test_a_given_step_is_shared_by_the_rows_of_a_batch_whatever_the_first_data(first_rows):
+    # r / B of a given eta0 for r rows: with fewer first rows than batch_size, every
+    # smaller batch took the whole step (a fit on 20 rows in batches of 64: 3.2x the
+    # documented move), as only a step estimated for that many rows should
+    X, y = make_classification(200, 3, n_informative=2, n_redundant=0, random_state=0)
+    params = dict(learning_rate="constant", eta0=0.5, batch_size=64, shuffle=False, alpha=0.0)
+    clf = SGDLogitClassifier(average=False, **params)
+    clf.partial_fit(X[:first_rows], y[:first_rows], classes=[0, 1])
+    before = clf._state.W.copy()
+    clf.partial_fit(X[150:151], y[150:151])
+    p = expit(X[150] @ before[0, :-1] + before[0, -1])
+    expected = before[0, :-1] - 0.5 / 64 * (p - y[150]) * X[150]
+    np.testing.assert_allclose(clf._state.W[0, :-1], expected, rtol=1e-12)
+    # the first call on 20 rows takes 20 / 64 of the step too
+    small = SGDLogitClassifier(average=False, max_iter=1, tol=None, **params).fit(X[:20], y[:20])
+    gradient = (0.5 - y[:20]) @ X[:20] / 20
+    np.testing.assert_allclose(small.coef_[0], -0.5 * 20 / 64 * gradient, rtol=1e-12)
 
 
 @pytest.mark.parametrize("batch_size", ["auto", 1])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification
+from sklearn.linear_model import SGDClassifier
 
 from sgdlogit import SGDLogitClassifier
 from sgdlogit._kernels import INTERCEPT_SCALE
@@ -213,11 +214,18 @@ def test_optimal_per_sample_steps_follow_sgdclassifier_with_the_intercept_capped
     )
 
 
-def test_adaptive_divides_the_step_every_n_iter_no_change_epochs():
+@pytest.mark.parametrize("n_iter_no_change", [1, 2, 5])
+def test_adaptive_divides_the_step_every_n_iter_no_change_epochs(n_iter_no_change):
     # tol=1e9: no epoch improves enough. 0.1 / 5**8 <= 1e-6 < 0.1 / 5**7: eight cuts, one
-    # every two epochs after the first, then training stops
+    # every n_iter_no_change epochs after the first, and the last step trains until the
+    # next stall, as in SGDClassifier (training stopped at the eighth cut, unused)
     X, y = make_classification(500, 5, random_state=0)
-    clf = SGDLogitClassifier(
-        learning_rate="adaptive", eta0=0.1, tol=1e9, n_iter_no_change=2, random_state=0
-    ).fit(X, y)
-    assert clf.n_iter_ == 1 + 2 * 8
+    settings = dict(
+        learning_rate="adaptive", eta0=0.1, tol=1e9, n_iter_no_change=n_iter_no_change,
+        random_state=0, max_iter=1000,
+    )  # fmt: skip
+    clf = SGDLogitClassifier(**settings).fit(X, y)
+    assert clf.n_iter_ == 1 + n_iter_no_change * 9
+    assert clf._state.eta == pytest.approx(0.1 / 5**8)
+    reference = SGDClassifier(loss="log_loss", **settings).fit(X, y)
+    assert clf.n_iter_ == reference.n_iter_
