@@ -50,21 +50,29 @@ def _matvec(X, v):
 
 
 def _used_columns(X):
-    """CSR ``X`` without its all-zero columns (same eigenvalues, much shorter vectors).
+    """``X`` without its all-zero columns (same eigenvalues), and the columns kept.
 
     A sample of text rows touches a small part of a wide vocabulary; the power iteration
-    then works on vectors of the used columns only.
+    then works on vectors of the used columns only. The columns are None when all are used
+    by dense rows (no copy).
     """
-    used, columns = np.unique(X.indices, return_inverse=True)
-    return sp.csr_matrix((X.data, columns.ravel(), X.indptr), shape=(X.shape[0], used.shape[0]))
+    if sp.issparse(X):
+        used, columns = np.unique(X.indices, return_inverse=True)
+        shape = (X.shape[0], used.shape[0])
+        return sp.csr_matrix((X.data, columns.ravel(), X.indptr), shape=shape), used
+    used = np.flatnonzero(np.any(X != 0, axis=0))
+    return (X, None) if used.shape[0] == X.shape[1] else (X[:, used], used)
 
 
 def _top_eigenvalue(X, weights, ones, random_state):
     """Largest eigenvalue of ``sum_i weights_i [x_i, ones] [x_i, ones]^T`` (power iteration)."""
-    if sp.issparse(X):
-        X = _used_columns(X)
-    # a random start: a fixed vector can be orthogonal to every row
+    # a random start (a fixed vector can be orthogonal to every row) drawn for every
+    # column: the draws that follow (the epochs' order) are then the same for dense and
+    # CSR rows, whichever columns the sample uses (they differed, and so did the models)
     v = random_state.standard_normal(X.shape[1] + 1)
+    X, used = _used_columns(X)
+    if used is not None:
+        v = np.append(v[used], v[-1])
     eigenvalue = 0.0
     for _ in range(_POWER_ITERATIONS):
         length = _norm(v)
