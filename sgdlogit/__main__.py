@@ -345,14 +345,15 @@ def _parser():
         metavar="SEED",
         help="seed of the train/test split and of SGDLogitClassifier (default: %(default)s)",
     )
-    parser.add_argument(
+    plotting = parser.add_mutually_exclusive_group()  # --no-plot silently won over --plot
+    plotting.add_argument(
         "--plot",
         metavar="PNG",
         default="sgdlogit_loss_curve.png",
         help="where to write the loss curves of the best SGDLogitClassifier models (needs "
         "matplotlib; default: %(default)s)",
     )
-    parser.add_argument("--no-plot", action="store_true", help="do not write the plot")
+    plotting.add_argument("--no-plot", action="store_true", help="do not write the plot")
     parser.add_argument("--version", action="version", version=f"sgdlogit {__version__}")
     return parser
 

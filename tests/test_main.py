@@ -166,6 +166,8 @@ def test_bad_csv_from_the_command_line(tmp_path):
         (["--random-state", "-1"], "--random-state must be between"),
         (["--plot", "no/such/dir/curves.png"], "no such directory"),
         (["--plot", "curves.xyz"], "unsupported image format 'xyz'"),
+        # --no-plot won silently
+        (["--plot", "curves.png", "--no-plot"], "not allowed with argument --plot"),
     ],
 )
 def test_bad_arguments(args, message, capsys):
