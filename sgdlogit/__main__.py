@@ -307,9 +307,15 @@ def _plot_path_problem(path):
     return None
 
 
+def _program_name():
+    """How the program was started: the installed ``sgdlogit`` command, or the module."""
+    command = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+    return "sgdlogit" if command == "sgdlogit" else "python -m sgdlogit"
+
+
 def _parser():
     parser = argparse.ArgumentParser(
-        prog="python -m sgdlogit",
+        prog=_program_name(),
         description=__doc__.split("\n\n", 1)[1].replace("``", ""),
         epilog="Also installed as the `sgdlogit` command. Bad input (missing file or "
         "column, no rows, non-numeric features, missing or infinite values, a continuous "

@@ -145,6 +145,19 @@ def test_bad_csv_gives_one_line_error(csv_path, tmp_path, capsys, case, message)
     assert captured.out == ""
 
 
+def test_the_installed_command_names_itself():
+    # its usage and errors said "python -m sgdlogit"
+    command = shutil.which("sgdlogit", path=os.path.dirname(sys.executable))
+    if command is None:
+        pytest.skip("the sgdlogit command is not installed next to this Python")
+    result = subprocess.run(
+        [command, "--bogus"], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: sgdlogit ")
+    assert "\nsgdlogit: error: unrecognized arguments: --bogus" in result.stderr
+
+
 def test_bad_csv_from_the_command_line(tmp_path):
     result = run("--csv", str(tmp_path / "absent.csv"), "--target", "y")
     assert result.returncode == 2
