@@ -1341,13 +1341,11 @@ class SGDLogitClassifier(
             if self.verbose:
                 elapsed = time.perf_counter() - start_time
                 print(f"{message}, step: {batch_step:.4g}, elapsed: {elapsed:.2f} s")
-            # an infinite validation loss (a row scored certain and wrong) improves on
-            # nothing, not even a first best of inf: it never stopped training
-            improved = np.isfinite(monitored) and monitored <= self.best_loss_ - (self.tol or 0)
-            if self.tol is not None and not improved:
-                self._no_improvement += 1
-            else:
-                self._no_improvement = 0
+            if self.tol is not None:
+                # an infinite validation loss (a row scored certain and wrong) improves on
+                # nothing, not even a first best of inf: it never stopped training
+                improved = np.isfinite(monitored) and monitored <= self.best_loss_ - self.tol
+                self._no_improvement = 0 if improved else self._no_improvement + 1
             self.best_loss_ = min(self.best_loss_, monitored)
             if task.end_epoch(state):  # a callback asked to stop training
                 converged = True

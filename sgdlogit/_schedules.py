@@ -268,8 +268,9 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         # moves (its curvature again). The same on rows of equal norm and weight; twice
         # the mean where rows weighted 500 times the others are half of the draw, whose
         # steps the mean made overshoot (objective 7-30% above the optimum's, not 1-5%)
-        spread_sq_norm = float(np.einsum("i,i,i->", weights, row_curvatures, row_curvatures))
-        spread_sq_norm /= float(np.einsum("i,i->", weights, row_curvatures))
+        spread_sq_norm = (
+            float(np.einsum("i,i,i->", weights, row_curvatures, row_curvatures)) / spread_sq_norm
+        )
     eigenvalue = 0.0
     if batch_size > 1:  # one-sample batches need only the per-row part
         eigenvalue = _top_eigenvalue(X, weights, np.sqrt(intercept_scaled), random_state)
