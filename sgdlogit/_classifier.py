@@ -719,13 +719,14 @@ class SGDLogitClassifier(
                 X, sample_weight, rows, init, check_random_state(self.random_state)
             )
         else:
-            if self.batch_size != getattr(self, "_batch_size_setting", self.batch_size):
-                self._resize_batches(X, sample_weight, rows)
             used = getattr(self, "_step_setting_used", self._step_setting())
-            if self._step_setting() != used:
-                # set_params between calls: the new optimizer or eta0 starts at its own step,
-                # and another optimizer from a state of its own (Adam took the velocity of
-                # momentum for its first moment: a first step 87 times its own)
+            resized = self.batch_size != getattr(self, "_batch_size_setting", self.batch_size)
+            if resized:
+                self._resize_batches(X, sample_weight, rows)
+            if resized or self._step_setting() != used:
+                # set_params between calls: the new batch size, optimizer or eta0 starts at
+                # its own step, and another optimizer from a state of its own (Adam took
+                # the velocity of momentum for its first moment: a first step 87 times its own)
                 if self.solver != used[1]:
                     self._state.reset_optimizer()
                 self._restart_step(self._state)
@@ -1202,7 +1203,6 @@ class SGDLogitClassifier(
         self._eta_estimate, _ = self._estimate_steps(
             X, sample_weight, rows, self._step_batch, check_random_state(self.random_state)
         )
-        self._restart_step(self._state)
 
     def _optimal_max_step(self, batch_size):
         """Cap of the ``'optimal'`` schedule's steps: the stable step of SGD on batches.

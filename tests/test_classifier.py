@@ -394,6 +394,22 @@ def test_another_solver_set_between_partial_fit_calls_starts_afresh(before, afte
     np.testing.assert_allclose(clf._state.W, fresh._state.W, rtol=1e-12, atol=1e-15)
 
 
+def test_a_solver_and_a_batch_size_set_together_start_the_optimizer_afresh():
+    # the new batch size restarted the step first, which hid the change of solver: Adam
+    # kept the velocity of momentum as its first moment
+    X, y = make_classification(500, 4, random_state=0)
+    params = dict(momentum=0.9, learning_rate="constant", eta0=0.01, shuffle=False, average=False)
+    clf = SGDLogitClassifier(batch_size=250, random_state=0, **params)
+    clf.partial_fit(X, y, classes=[0, 1])
+    start = clf._state.W.copy()
+    clf.set_params(solver="adam", batch_size=500).partial_fit(X, y)
+    fresh = SGDLogitClassifier(solver="adam", batch_size=500, max_iter=1, tol=None, **params)
+    fresh.set_params(random_state=0).fit(
+        X, y, coef_init=start[:, :-1], intercept_init=start[:, -1]
+    )
+    np.testing.assert_allclose(clf._state.W, fresh._state.W, rtol=1e-12, atol=1e-15)
+
+
 @pytest.mark.parametrize("start", ["fit", "partial_fit"])
 @pytest.mark.parametrize("new_size", [100, "auto", 1])
 def test_batch_size_set_between_partial_fit_calls_takes_effect(start, new_size):
