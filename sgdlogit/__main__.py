@@ -288,21 +288,31 @@ def warm_up():
     return time.perf_counter() - start
 
 
+def _plot_file(path):
+    """The file the plot goes to: matplotlib adds ``.png`` to a name without extension."""
+    named = os.path.splitext(path)[1] or path.endswith((os.sep, "/"))  # a directory: refused
+    return path if named else f"{path}.png"
+
+
 def _plot_path_problem(path):
-    """Why the plot cannot be written to ``path``, or None.
+    """Why the plot cannot be written to ``path`` (see :func:`_plot_file`), or None.
 
     Checked before the comparison runs; None without matplotlib too, which skips the plot.
     """
+    if path.endswith((os.sep, "/")) or os.path.isdir(path):
+        return "is a directory; give a file name"
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         return f"no such directory: {directory}"
+    if not os.access(path if os.path.exists(path) else directory, os.W_OK):
+        return "permission denied"
     try:
         from matplotlib.figure import Figure
     except ImportError:
         return None
     formats = Figure().canvas.get_supported_filetypes()
     extension = os.path.splitext(path)[1].lstrip(".").lower()
-    if extension and extension not in formats:  # none: matplotlib writes a PNG
+    if extension not in formats:
         return f"unsupported image format {extension!r}; use one of {', '.join(sorted(formats))}"
     return None
 
@@ -390,6 +400,7 @@ def main(argv=None):
     if not 0 <= args.random_state < 2**32:
         parser.error("--random-state must be between 0 and 2**32 - 1")
     if not args.no_plot:
+        args.plot = _plot_file(args.plot)
         problem = _plot_path_problem(args.plot)
         if problem:
             parser.error(f"--plot {args.plot}: {problem}")
@@ -426,7 +437,13 @@ def main(argv=None):
         print(format_table(title, rows), flush=True)
         results.append((name, rows))
     if not args.no_plot:
-        written = plot_loss_curves(results, args.plot)
+        try:
+            written = plot_loss_curves(results, args.plot)
+        except OSError as exc:  # what the checks up front cannot foresee (/proc, a full disk)
+            print(
+                f"{parser.prog}: error: --plot {args.plot}: {exc.strerror or exc}", file=sys.stderr
+            )
+            return 2
         if written:
             print(f"\nloss curves written to {written}")
     return 0

@@ -74,7 +74,8 @@ def test_csv_plot(csv_path, tmp_path, capsys, name, written):
     path, _ = csv_path
     assert main(["--csv", str(path), "--target", "label", "--plot", str(tmp_path / name)]) == 0
     assert (tmp_path / written).stat().st_size > 0
-    assert f"loss curves written to {tmp_path / name}" in capsys.readouterr().out
+    # the file written, not the name given (the line said "written to curves")
+    assert f"loss curves written to {tmp_path / written}\n" in capsys.readouterr().out
 
 
 def write(tmp_path, frame):
@@ -189,6 +190,35 @@ def test_bad_arguments(args, message, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "error:" in err and message in err
+
+
+@pytest.mark.parametrize("name", ["plots/", "curves.png"])
+def test_plot_path_that_is_a_directory_is_refused_up_front(tmp_path, capsys, name):
+    # a directory got a hidden ".png" inside it, or a traceback after the whole comparison
+    (tmp_path / "plots").mkdir()
+    (tmp_path / "curves.png").mkdir()
+    with pytest.raises(SystemExit) as exc:
+        main(["--plot", os.path.join(str(tmp_path), name)])  # pathlib drops the "/"
+    assert exc.value.code == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["curves.png", "plots"]
+    assert not any((tmp_path / "plots").iterdir())
+
+
+def test_plot_that_cannot_be_written_is_a_one_line_error(csv_path, tmp_path, capsys, monkeypatch):
+    # what the checks up front cannot foresee (/proc, a full disk) came as a traceback
+    pytest.importorskip("matplotlib")
+    import sgdlogit.__main__ as cli
+
+    def refuse(results, path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(cli, "plot_loss_curves", refuse)
+    path, _ = csv_path
+    plot = str(tmp_path / "curves.png")
+    assert main(["--csv", str(path), "--target", "label", "--plot", plot]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"python -m sgdlogit: error: --plot {plot}: Permission denied"]
 
 
 def test_help_documents_every_option(capsys):
