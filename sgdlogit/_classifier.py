@@ -200,6 +200,37 @@ def _raise_if_not_finite(X, estimator):
         check_array(X, accept_sparse="csr", dtype=None, estimator=estimator, input_name="X")
 
 
+def _cast_chunk(X, dtype, estimator):
+    """``X`` in the dtype of the model it trains (a float64 chunk for a float32 model).
+
+    Values beyond float32's range would become infinite in the cast and fail training as
+    if the chunk held infinities: they get an error of their own instead.
+    """
+    with np.errstate(over="ignore"):
+        cast = X.astype(dtype)
+    if not np.all(np.isfinite(cast.data if sp.issparse(cast) else cast)):
+        _raise_if_not_finite(X, estimator)  # NaN or inf in the chunk itself
+        raise ValueError(
+            f"X has values beyond the range of {np.dtype(dtype).name}, the dtype the model "
+            f"was trained in (largest {np.finfo(dtype).max:.4g}). Scale the input, or train "
+            "the model on float64 data."
+        )
+    return cast
+
+
+def _check_logits_defined(logits, coef, intercept):
+    """Raise if a logit of finite features is NaN: a NaN in the model, or an overflow."""
+    if np.isnan(logits).any():
+        values = coef.data if sp.issparse(coef) else coef
+        if not (np.all(np.isfinite(values)) and np.all(np.isfinite(intercept))):
+            raise ValueError("coef_ or intercept_ contains NaN or infinity.")
+        raise ValueError(
+            "The logits of some samples are undefined: their products with coef_ "
+            "overflow (features too large for the model). Scale the input, e.g. with "
+            "StandardScaler."
+        )
+
+
 def _relative_to_peak(weights):
     """``weights`` divided by their largest value.
 
@@ -314,7 +345,7 @@ class SGDLogitClassifier(
         ``batch_size=1``, whose curvature is exact), times ``1 - momentum`` with momentum,
         or 1e-3 with ``solver='adam'``. Not used by ``'optimal'``.
     power_t : float, default=0.5
-        Exponent of the ``'invscaling'`` schedule.
+        Exponent of the ``'invscaling'`` schedule, at least 0.
     solver : {'sgd', 'adam'}, default='sgd'
         Update rule: SGD (with heavy-ball ``momentum``) or Adam (betas 0.9, 0.999, eps 1e-8),
         both applied to the gradient of the objective (L2 included).
@@ -435,7 +466,8 @@ class SGDLogitClassifier(
         ],
         "learning_rate": [StrOptions({"auto", "constant", "optimal", "invscaling", "adaptive"})],
         "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
-        "power_t": [Interval(Real, None, None, closed="neither")],
+        # SGDClassifier deprecated negative values in 1.8 (an error from 1.10): the step grew
+        "power_t": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"sgd", "adam"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "average": [Interval(Integral, 0, None, closed="left"), "boolean", StrOptions({"auto"})],
@@ -662,13 +694,31 @@ class SGDLogitClassifier(
         first_call = not hasattr(self, "classes_")
         if not first_call:
             self._validate_changed_params()
+        # A failed call (NaN in the chunk, divergence) leaves the estimator as it was, as
+        # in SGDClassifier: the chunk is found bad only after training changed the state.
+        kept = {} if first_call else self._training_checkpoint()
         try:
             self._partial_fit(X, y, classes, sample_weight, first_call)
         except Exception:
-            if first_call:
-                self._forget_fit()
+            rng_state = kept.pop("_rng_state", None)
+            self._forget_fit()
+            self.__dict__.update(kept)
+            if rng_state is not None:
+                self._rng.bit_generator.state = rng_state
             raise
         return self
+
+    def _training_checkpoint(self):
+        """The fitted attributes, with copies of what training changes in place."""
+        kept = self._fitted_attributes()
+        for name in ("loss_curve_", "validation_loss_curve_", "validation_scores_"):
+            if name in kept:
+                kept[name] = list(kept[name])
+        if kept.get("_state") is not None:
+            kept["_state"] = kept["_state"].copy()
+        if "_rng" in kept:  # the generator's state: a copy of the generator takes 25 us
+            kept["_rng_state"] = self._rng.bit_generator.state
+        return kept
 
     def _partial_fit(self, X, y, classes, sample_weight, first_call):
         self._check_schedule()
@@ -680,7 +730,11 @@ class SGDLogitClassifier(
         _check_labels(y)
         _check_partial_fit_first_call(self, classes)
         if self.classes_.shape[0] < 2:
-            raise ValueError("The number of classes has to be greater than one; got 1 class")
+            n_classes = self.classes_.shape[0]
+            raise ValueError(
+                "The number of classes has to be greater than one; "
+                f"got {n_classes} class{'es' if n_classes != 1 else ''}"
+            )
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(
@@ -709,14 +763,9 @@ class SGDLogitClassifier(
                 "Give every chunk weights of a similar scale."
             )
         self._weight_sum(sample_weight, rows)
-        if getattr(self, "_state", None) is None:
-            init = None
-            if hasattr(self, "coef_"):  # after a diverged call, resume from the last model
-                init = self._initial_weights(
-                    self.coef_, self.intercept_, self.classes_, X.shape[1]
-                )
+        if first_call:
             self._start_training(
-                X, sample_weight, rows, init, check_random_state(self.random_state)
+                X, sample_weight, rows, None, check_random_state(self.random_state)
             )
         else:
             used = getattr(self, "_step_setting_used", self._step_setting())
@@ -731,14 +780,12 @@ class SGDLogitClassifier(
                     self._state.reset_optimizer()
                 self._restart_step(self._state)
             if self._state.W.dtype != X.dtype:
-                X = X.astype(self._state.W.dtype)
+                X = _cast_chunk(X, self._state.W.dtype, self)
             self._resume_from_shown_model(X.shape[1])
+            if self.average != getattr(self, "_average_setting", self.average):
+                self._change_average(_is_text_like(X))
         self._class_counts = counts
-        try:
-            self._train(X, y_index, sample_weight, rows, 1, None, fitting=False, task=task)
-        except ValueError:  # diverged, or NaN/inf in this chunk: the state is unusable
-            self._state = None
-            raise
+        self._train(X, y_index, sample_weight, rows, 1, None, fitting=False, task=task)
 
     def _resume_from_shown_model(self, n_features):
         """Continue training from ``coef_`` and ``intercept_`` if they were changed.
@@ -813,6 +860,7 @@ class SGDLogitClassifier(
         from sgdlogit import _prediction
 
         coef = self.coef_
+        self._check_model_shape(coef)
         if sp.issparse(coef) and coef.shape[0] * coef.shape[1] * coef.dtype.itemsize <= _nbytes(X):
             # a sparsified coef_ (sparsify): scipy's products with it take 2-8x as long as
             # with the dense array, which costs no more memory than X here
@@ -822,24 +870,42 @@ class SGDLogitClassifier(
             out, all_finite = _prediction.dense_scores(
                 X, coef, self.intercept_, proba=proba, n_jobs=self.n_jobs
             )
+            if not all_finite:
+                self._check_finite_input(X)
+                # the probabilities hide a NaN logit (a binary one became (1, 0)): look again
+                logits = out
+                if proba:
+                    logits, _ = _prediction.dense_scores(
+                        X, coef, self.intercept_, proba=False, n_jobs=self.n_jobs
+                    )
+                _check_logits_defined(logits, coef, self.intercept_)
         else:
             _check_csr_structure(X)  # scipy's product would read outside X (or crash)
             if sp.issparse(coef):
                 # the product skips zero coefficients: a NaN feature may not reach a logit
                 self._check_finite_input(X)
             out = _matmul(X, coef.T) + self.intercept_
-            all_finite = bool(np.all(np.isfinite(out)))
+            if not np.all(np.isfinite(out)):
+                self._check_finite_input(X)
+                _check_logits_defined(out, coef, self.intercept_)
             if proba:
                 out = _probabilities(out)
-        if not all_finite:
-            self._check_finite_input(X)
-            if np.isnan(out).any():  # finite features: x @ w went beyond the float range
-                raise ValueError(
-                    "The logits of some samples are undefined: their products with coef_ "
-                    "overflow (features too large for the model). Scale the input, e.g. with "
-                    "StandardScaler."
-                )
         return out
+
+    def _check_model_shape(self, coef):
+        """Raise if ``coef_`` or ``intercept_`` (which a user may set) do not fit the model.
+
+        The compiled prediction kernel reads ``n_features_in_`` coefficients per output
+        whatever the shape of ``coef_``.
+        """
+        n_classes = self.classes_.shape[0]
+        shape = (1 if n_classes == 2 else n_classes, self.n_features_in_)
+        if coef.shape != shape or np.shape(self.intercept_) != shape[:1]:
+            raise ValueError(
+                f"coef_ of shape {coef.shape} and intercept_ of shape "
+                f"{np.shape(self.intercept_)} do not fit a model of {n_classes} classes and "
+                f"{self.n_features_in_} features: expected {shape} and {shape[:1]}."
+            )
 
     def predict_log_proba(self, X):
         """Logarithm of the probability of each class, computed without underflow.
@@ -950,6 +1016,7 @@ class SGDLogitClassifier(
         "_state", "_rng", "_batch_size", "_intercept_scale", "_class_counts",
         "_weight_factor", "_no_improvement", "_average_from", "_eta_estimate",
         "_step_setting_used", "_step_batch", "_batch_size_setting", "_checked_params",
+        "_average_setting",
     )  # fmt: skip
 
     def _validate_changed_params(self):
@@ -1118,6 +1185,7 @@ class SGDLogitClassifier(
         # a batch can hold no more rows than there are: the step is estimated for that
         step_batch = min(batch_size, train_rows.shape[0])
         self._average_from = self._resolved_average(text_like)
+        self._average_setting = self.average
         adaptive = self.solver == "adam" or self.momentum > 0
         state = TrainingState.zeros(
             n_outputs,
@@ -1228,6 +1296,16 @@ class SGDLogitClassifier(
         except ValueError:
             self._check_finite_input(X)  # a NaN or inf in the sampled rows
             raise
+
+    def _change_average(self, text_like):
+        """Averaging set on or off since the last ``partial_fit`` call, from this one.
+
+        Turned on, the average starts from the coming updates (once ``average`` samples
+        have been seen); turned off, ``coef_`` shows the last iterate from this call on.
+        """
+        self._average_from = self._resolved_average(text_like)
+        self._average_setting = self.average
+        self._state.set_averaging(bool(self._average_from))
 
     def _resolved_average(self, text_like):
         """``average`` as False or the number of samples after which averaging starts."""

@@ -7,7 +7,7 @@ fits it and returns a function running one epoch.
 
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numba
 import numpy as np
@@ -90,6 +90,13 @@ class TrainingState:
             if not array.flags.writeable:
                 setattr(self, name, array.copy())
 
+    def copy(self):
+        """A state of its own: training the copy leaves this one as it is."""
+        arrays = {
+            name: getattr(self, name).copy() for name in ("W", "q", "opt", "avg", "counters")
+        }
+        return replace(self, **arrays)
+
     def provide_for(self, hyper):
         """Allocate the optional arrays that ``hyper`` needs and the state does not have yet.
 
@@ -117,6 +124,12 @@ class TrainingState:
         """Start the optimizer's state (velocity, Adam's moments and step count) afresh."""
         self.opt[...] = 0.0
         self.counters[kernels.ADAM_STEPS] = 0.0
+
+    def set_averaging(self, on):
+        """Average the coming updates (a new average if there was none), or stop averaging."""
+        if bool(self.avg.size) != on:
+            self.avg = np.zeros(self.W.shape if on else (0, 0))
+            self.counters[kernels.N_AVERAGED] = 0.0
 
     def restart_average(self):
         """Drop the updates averaged so far: the average starts again from the next one."""

@@ -410,6 +410,23 @@ def test_a_solver_and_a_batch_size_set_together_start_the_optimizer_afresh():
     np.testing.assert_allclose(clf._state.W, fresh._state.W, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("before, after", [(False, True), (True, False), (False, 10)])
+def test_average_set_between_partial_fit_calls_takes_effect(before, after):
+    # the averaging of the first call went on (or stayed off) whatever set_params said;
+    # the next call now makes the model of a fresh estimator started from the last iterate
+    X, y = make_classification(500, 4, random_state=0)
+    params = dict(batch_size=20, learning_rate="constant", eta0=0.05, shuffle=False)
+    clf = SGDLogitClassifier(average=before, random_state=0, **params)
+    clf.partial_fit(X, y, classes=[0, 1])
+    start = clf._state.W.copy()
+    clf.set_params(average=after).partial_fit(X, y)
+    fresh = SGDLogitClassifier(average=after, max_iter=1, tol=None, random_state=0, **params)
+    fresh.fit(X, y, coef_init=start[:, :-1], intercept_init=start[:, -1])
+    np.testing.assert_allclose(clf.coef_, fresh.coef_, rtol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, fresh.intercept_, rtol=1e-12)
+    assert bool(after) != np.array_equal(clf.coef_, clf._state.W[:, :-1])
+
+
 @pytest.mark.parametrize("start", ["fit", "partial_fit"])
 @pytest.mark.parametrize("new_size", [100, "auto", 1])
 def test_batch_size_set_between_partial_fit_calls_takes_effect(start, new_size):

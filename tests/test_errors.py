@@ -192,18 +192,65 @@ def test_non_finite_x_found_during_training(params, container, bad, zero_weight,
         assert not hasattr(clf, "coef_")
 
 
-def test_partial_fit_chunk_with_nan_leaves_the_model_usable(data):
+BAD_CHUNKS = {
+    "nan": (lambda X: np.where(X > 1.5, np.nan, X), {}, "Input X contains NaN"),
+    "inf": (lambda X: np.where(X > 1.5, np.inf, X), {}, "Input X contains infinity"),
+    "diverged": (
+        lambda X: X * 1e300,
+        {"learning_rate": "constant", "eta0": 1e300},
+        DIVERGED.format(epoch=3),
+    ),
+}
+
+
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+@pytest.mark.parametrize("bad", BAD_CHUNKS)
+def test_failed_partial_fit_leaves_the_estimator_as_it_was(data, container, solver, bad):
+    # the chunk is found bad only after training changed the state: the next call started
+    # a new training state (schedule, optimizer, average, n_iter_ and t_ from zero), as
+    # SGDClassifier does not
     X, y = data
-    clf = SGDLogitClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
+    make_bad, params, message = BAD_CHUNKS[bad]
+    expected = ours(solver=solver, average=True)
+    clf = ours(solver=solver, average=True)
+    for est in (expected, clf):
+        est.partial_fit(container(X), y, classes=[0, 1]).partial_fit(container(X), y)
+    shown = clf.coef_.copy(), clf.n_iter_, clf.t_, list(clf.loss_curve_)
+    defaults = {name: clf.get_params()[name] for name in params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=message):
+            clf.set_params(**params).partial_fit(container(make_bad(X)), y)
+    np.testing.assert_array_equal(clf.coef_, shown[0])
+    assert (clf.n_iter_, clf.t_, clf.loss_curve_) == shown[1:]
+    assert vars(clf).keys() == vars(expected).keys()
+    clf.set_params(**defaults)
+    for est in (expected, clf):
+        est.partial_fit(container(X), y)
+    np.testing.assert_array_equal(clf.coef_, expected.coef_)
+    np.testing.assert_array_equal(clf.intercept_, expected.intercept_)
+    assert (clf.n_iter_, clf.t_, clf.loss_curve_) == (3, expected.t_, expected.loss_curve_)
+
+
+def test_float64_chunk_beyond_a_float32_models_range(data):
+    # the cast made infinities: an overflow warning, then "Input X contains infinity" for a
+    # chunk without any, and the training state lost
+    X, y = data
+    clf = SGDLogitClassifier(random_state=0).partial_fit(
+        X.astype(np.float32), y, classes=[0, 1]
+    )
     coef = clf.coef_.copy()
-    X_bad = X.copy()
-    X_bad[5, 2] = np.nan
-    with pytest.raises(ValueError, match="Input X contains NaN"):
-        clf.partial_fit(X_bad, y)
-    np.testing.assert_array_equal(clf.coef_, coef)  # the failed chunk changed nothing
-    clf.partial_fit(X, y)
-    assert np.all(np.isfinite(clf.coef_))
-    assert clf.score(X, y) > 0.7
+    big = X.copy()
+    big[3, 1] = 1e300
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="beyond the range of float32.*float64 data"):
+            clf.partial_fit(big, y)
+        with pytest.raises(ValueError, match="Input X contains NaN"):  # its own error first
+            clf.partial_fit(np.where(X > 1.5, np.nan, big), y)
+    np.testing.assert_array_equal(clf.coef_, coef)
+    assert clf.n_iter_ == 1
 
 
 def test_held_out_weight_above_the_training_peak_is_quiet(data):
@@ -651,6 +698,7 @@ BAD_PARAMS = [
     ("validation_fraction", 1.0),
     ("average", -1),
     ("power_t", np.inf),
+    ("power_t", -0.5),  # SGDClassifier: deprecated in 1.8, an error from 1.10
     ("early_stopping", "yes"),
     ("shuffle", 2),
     ("warm_start", None),
@@ -703,11 +751,11 @@ SHARED_PARAMS = [
     ("tol", -1.0),
     ("n_iter_no_change", 0),
     ("validation_fraction", 1.0),
-    ("power_t", np.inf),
     ("early_stopping", "yes"),
     ("random_state", "seed"),
     ("verbose", -1),
-]  # not n_jobs: SGDClassifier takes 0 and fails in joblib, sgdlogit refuses it up front
+]  # not n_jobs: SGDClassifier takes 0 and fails in joblib, sgdlogit refuses it up front;
+# not power_t: SGDClassifier still takes negative values (with a FutureWarning)
 
 
 @pytest.mark.parametrize("name, value", SHARED_PARAMS, ids=[n for n, _ in SHARED_PARAMS])
@@ -1071,6 +1119,48 @@ def test_failed_warm_start_fit_leaves_the_model_it_continues(data):
         assert clf.loss_curve_ == shown[2] and clf.n_features_in_ == X.shape[1]
         clf.set_params(**ours().get_params()).set_params(warm_start=True).fit(X, y)
         np.testing.assert_array_equal(clf.coef_, expected.coef_)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_undefined_logits_of_dense_rows_raise_in_every_method(n_classes):
+    # products overflowing with both signs make a NaN logit, and predict_proba of a
+    # binary model turned it into the certain probabilities [1, 0]
+    rng = np.random.default_rng(0)
+    clf = SGDLogitClassifier(random_state=0).fit(
+        rng.normal(size=(60, 16)), np.arange(60) % n_classes
+    )
+    clf.coef_ = np.tile(np.where(np.arange(16) % 2, 9.9, -9.9), (clf.coef_.shape[0], 1))
+    X = np.vstack([np.full(16, 1e308), np.ones(16)])
+    for method in PREDICT_METHODS:
+        with pytest.raises(ValueError, match="logits of some samples are undefined"):
+            getattr(clf, method)(X)
+    clf.coef_[0, 3] = np.nan
+    for method in PREDICT_METHODS:
+        for rows in (X[1:], sp.csr_matrix(X[1:])):
+            with pytest.raises(ValueError, match="coef_ or intercept_ contains NaN or infinity"):
+                getattr(clf, method)(rows)
+
+
+@pytest.mark.parametrize(
+    "coef_shape, intercept_shape", [((1, 2), (1,)), ((4,), (1,)), ((1, 4), ()), ((2, 4), (2,))]
+)
+def test_prediction_refuses_a_coef_of_another_shape(data, coef_shape, intercept_shape):
+    # the compiled kernel read n_features_in_ coefficients whatever the shape of coef_
+    # (values from outside the array), a 1-D coef_ failed inside numba
+    rng = np.random.default_rng(0)
+    clf = SGDLogitClassifier(random_state=0).fit(rng.normal(size=(40, 4)), np.arange(40) % 2)
+    X = rng.normal(size=(5, 4))
+    clf.coef_, clf.intercept_ = np.ones(coef_shape), np.zeros(intercept_shape)
+    for method in PREDICT_METHODS:
+        for rows in (X, sp.csr_matrix(X)):
+            with pytest.raises(ValueError, match=r"do not fit a model of 2 classes and 4 features"):
+                getattr(clf, method)(rows)
+
+
+def test_partial_fit_with_no_classes_says_so(data):
+    X, y = data
+    with pytest.raises(ValueError, match="greater than one; got 0 classes$"):
+        SGDLogitClassifier().partial_fit(X, y, classes=[])
 
 
 def test_failed_fit_leaves_an_unfitted_estimator(data):
