@@ -763,9 +763,14 @@ class SGDLogitClassifier(
                 "Give every chunk weights of a similar scale."
             )
         self._weight_sum(sample_weight, rows)
-        if first_call:
+        if getattr(self, "_state", None) is None:
+            init = None
+            if hasattr(self, "coef_"):  # a model without training state (sgdlogit.dask's)
+                init = self._initial_weights(
+                    self.coef_, self.intercept_, self.classes_, X.shape[1]
+                )
             self._start_training(
-                X, sample_weight, rows, None, check_random_state(self.random_state)
+                X, sample_weight, rows, init, check_random_state(self.random_state)
             )
         else:
             used = getattr(self, "_step_setting_used", self._step_setting())
