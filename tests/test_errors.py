@@ -237,15 +237,13 @@ def test_float64_chunk_beyond_a_float32_models_range(data):
     # the cast made infinities: an overflow warning, then "Input X contains infinity" for a
     # chunk without any, and the training state lost
     X, y = data
-    clf = SGDLogitClassifier(random_state=0).partial_fit(
-        X.astype(np.float32), y, classes=[0, 1]
-    )
+    clf = SGDLogitClassifier(random_state=0).partial_fit(X.astype(np.float32), y, classes=[0, 1])
     coef = clf.coef_.copy()
     big = X.copy()
     big[3, 1] = 1e300
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with pytest.raises(ValueError, match="beyond the range of float32.*float64 data"):
+        with pytest.raises(ValueError, match=r"beyond the range of float32.*float64 data"):
             clf.partial_fit(big, y)
         with pytest.raises(ValueError, match="Input X contains NaN"):  # its own error first
             clf.partial_fit(np.where(X > 1.5, np.nan, big), y)
@@ -1153,13 +1151,15 @@ def test_prediction_refuses_a_coef_of_another_shape(data, coef_shape, intercept_
     clf.coef_, clf.intercept_ = np.ones(coef_shape), np.zeros(intercept_shape)
     for method in PREDICT_METHODS:
         for rows in (X, sp.csr_matrix(X)):
-            with pytest.raises(ValueError, match=r"do not fit a model of 2 classes and 4 features"):
+            with pytest.raises(
+                ValueError, match=r"do not fit a model of 2 classes and 4 features"
+            ):
                 getattr(clf, method)(rows)
 
 
 def test_partial_fit_with_no_classes_says_so(data):
     X, y = data
-    with pytest.raises(ValueError, match="greater than one; got 0 classes$"):
+    with pytest.raises(ValueError, match=r"greater than one; got 0 classes$"):
         SGDLogitClassifier().partial_fit(X, y, classes=[])
 
 
