@@ -1203,7 +1203,9 @@ class SGDLogitClassifier(
         if init is not None:
             state.W[:, :-1] = init[0]
             state.W[:, -1] = init[1]
-        eta0, intercept_scale = self._estimate_steps(X, sample_weight, train_rows, step_batch, rng)
+        eta0, intercept_scale, state.center = self._estimate_steps(
+            X, sample_weight, train_rows, step_batch, rng
+        )
         self._eta_estimate = eta0
         self._restart_step(state)
         self._state = state
@@ -1273,7 +1275,7 @@ class SGDLogitClassifier(
         self._batch_size = self._resolved_batch_size(rows.shape[0], _is_text_like(X))
         self._step_batch = min(self._batch_size, rows.shape[0])
         self._batch_size_setting = self.batch_size
-        self._eta_estimate, _ = self._estimate_steps(
+        self._eta_estimate, _, self._state.center = self._estimate_steps(
             X, sample_weight, rows, self._step_batch, check_random_state(self.random_state)
         )
 
@@ -1296,7 +1298,14 @@ class SGDLogitClassifier(
         alpha_l2, _ = penalty_strengths(self.penalty, self.alpha, self.l1_ratio)
         try:
             return estimate_steps(
-                X, sample_weight, rows, batch_size, self.fit_intercept, rng, alpha_l2
+                X,
+                sample_weight,
+                rows,
+                batch_size,
+                self.fit_intercept,
+                rng,
+                alpha_l2,
+                centered=True,
             )
         except ValueError:
             self._check_finite_input(X)  # a NaN or inf in the sampled rows

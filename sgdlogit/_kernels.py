@@ -693,8 +693,47 @@ def _chunk_gradient(
     )  # fmt: skip
 
 
+@njit(nogil=True, cache=CACHE)
+def _center_gradient(W, scale, grad, center, dots):
+    """Turn ``grad`` into the gradient of the centered model, before an update.
+
+    The centered model ``w . (x - center) + b'`` with ``b' = b + w . center`` is the same
+    model and, the intercept being unpenalized, the same objective; but its intercept no
+    longer moves with the mean row, whose direction dominates the curvature of uncentered
+    data (features with offsets): trained so, the data-driven step is sized for the spread
+    of the rows, not for their mean. ``W`` keeps ``(w, b)``; the coefficients' gradient
+    becomes the plain one minus the intercept's times ``center``, and ``dots`` keeps
+    ``w . center`` for :func:`_shift_intercepts` (``W[:, :-1]`` times ``scale`` is ``w``).
+    """
+    n_features = W.shape[1] - 1
+    for k in range(W.shape[0]):
+        g_intercept = grad[k, n_features]
+        dot = 0.0
+        for j in range(n_features):
+            grad[k, j] -= g_intercept * center[j]
+            dot += W[k, j] * center[j]
+        dots[k] = dot * scale
+
+
+@njit(nogil=True, cache=CACHE)
+def _shift_intercepts(W, scale, center, dots):
+    """After an update of the centered model, write its ``b = b' - w . center`` back.
+
+    The update moved ``b'`` by the intercept's step; ``b`` moves by that minus the change
+    of ``w . center``.
+    """
+    n_features = W.shape[1] - 1
+    for k in range(W.shape[0]):
+        dot = 0.0
+        for j in range(n_features):
+            dot += W[k, j] * center[j]
+        W[k, n_features] -= dot * scale - dots[k]
+
+
 @njit(inline="always", nogil=True, cache=CACHE)
-def _batch_update(b, steps, first_averaged, W, q, opt, avg, counters, hyper, grads, scale):
+def _batch_update(
+    b, steps, first_averaged, W, q, opt, avg, counters, hyper, grads, scale, center, dots
+):  # fmt: skip
     """Sum the chunk gradients of batch ``b`` in chunk order and update the model.
 
     Returns the new lazy L2 scale of ``W``.
@@ -708,6 +747,8 @@ def _batch_update(b, steps, first_averaged, W, q, opt, avg, counters, hyper, gra
         for k in range(n_outputs):
             for j in range(n_cols):
                 grad[k, j] += grads[t, k, j]
+    if center.shape[0]:
+        _center_gradient(W, scale, grad, center, dots)
     if hyper[MOMENTUM] > 0.0 or hyper[USE_ADAM] != 0.0:
         _adaptive_update(W, grad, opt, eta, hyper, counters, q)
     else:
@@ -723,6 +764,8 @@ def _batch_update(b, steps, first_averaged, W, q, opt, avg, counters, hyper, gra
         if hyper[ALPHA_L1] > 0.0:
             counters[L1_TOTAL] += eta * hyper[ALPHA_L1]
             _truncate_l1_all(W, q, scale, counters[L1_TOTAL])
+    if center.shape[0]:
+        _shift_intercepts(W, scale, center, dots)
     if b >= first_averaged:
         _add_to_average(W, scale, avg, counters)
     return scale
@@ -819,7 +862,7 @@ def _publish_updates(sync, n_updates):
 @njit(nogil=True, cache=CACHE, fastmath=_REASSOCIATE)
 def _run_tasks(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grads, losses, sync, shared_scale,
+    W, q, opt, avg, counters, hyper, logits, grads, losses, center, dots, sync, shared_scale,
 ):  # fmt: skip
     """The work of one thread of :func:`dense_epoch_parallel`: take tasks until none is left.
 
@@ -851,7 +894,7 @@ def _run_tasks(
         if _finish_chunk(sync) == (b + 1) * n_chunks - 1:  # the batch's last chunk
             shared_scale[0] = _batch_update(
                 b, steps, first_averaged, W, q, opt, avg, counters, hyper, grads,
-                shared_scale[0],
+                shared_scale[0], center, dots,
             )  # fmt: skip
             _publish_updates(sync, b + 1)
         task = task + 1 if fixed else _take_task(sync)
@@ -860,7 +903,7 @@ def _run_tasks(
 @njit(inline="always", nogil=True, cache=CACHE)
 def _dense_epoch(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grads, losses,
+    W, q, opt, avg, counters, hyper, logits, grads, losses, center, dots,
 ):  # fmt: skip
     """Body of :func:`dense_epoch`: the chunks of every batch one after the other.
 
@@ -889,6 +932,8 @@ def _dense_epoch(
             for k in range(n_outputs):
                 for j in range(n_cols):
                     grad[k, j] += grads[t, k, j]
+        if center.shape[0]:
+            _center_gradient(W, scale, grad, center, dots)
         if adaptive:
             _adaptive_update(W, grad, opt, eta, hyper, counters, q)
         else:
@@ -903,6 +948,8 @@ def _dense_epoch(
             if alpha_l1 > 0.0:
                 counters[L1_TOTAL] += eta * alpha_l1
                 _truncate_l1_all(W, q, scale, counters[L1_TOTAL])
+        if center.shape[0]:
+            _shift_intercepts(W, scale, center, dots)
         if b >= first_averaged:
             _add_to_average(W, scale, avg, counters)
     return _epoch_end(W, scale, losses)
@@ -936,7 +983,7 @@ def _epoch_end(W, scale, losses):
 @njit(cache=CACHE, nogil=True, fastmath=_REASSOCIATE)
 def dense_epoch(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grads, losses,
+    W, q, opt, avg, counters, hyper, logits, grads, losses, center, dots,
 ):  # fmt: skip
     """Run one epoch of mini-batch SGD over the rows of a dense matrix.
 
@@ -978,6 +1025,11 @@ def dense_epoch(
     losses : ndarray of shape (n_chunks, n_columns >= 2), float64
         Work buffer: the running loss of each chunk (see :func:`_add_loss`) in its first two
         columns.
+    center : ndarray of shape (n_features,), float64, or empty
+        Point the updates are centered at (see :func:`_center_gradient`); empty for plain
+        updates. Any center gives the same objective and the same fixed point.
+    dots : ndarray of shape (n_outputs,), float64
+        Work buffer of the centered updates.
 
     More rows and columns in the work buffers only pad them: with threads, each chunk's
     buffers should lie on memory pages of their own (see ``_training.page_slots``).
@@ -996,14 +1048,14 @@ def dense_epoch(
     """
     return _dense_epoch(
         X, y, sample_weight, order, batch_size, steps, first_averaged,
-        W, q, opt, avg, counters, hyper, logits, grads, losses,
+        W, q, opt, avg, counters, hyper, logits, grads, losses, center, dots,
     )  # fmt: skip
 
 
 @njit(cache=CACHE, nogil=True, fastmath=_REASSOCIATE)
 def dense_epoch_parallel(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grads, losses,
+    W, q, opt, avg, counters, hyper, logits, grads, losses, center, dots,
 ):  # fmt: skip
     """:func:`dense_epoch` with the chunks of every batch spread over numba's threads.
 
@@ -1018,7 +1070,8 @@ def dense_epoch_parallel(
     shared_scale = np.ones(1)  # the lazy L2 scale, written by the updating thread
     _run_threads(
         X, y, sample_weight, order, batch_size, steps, first_averaged,
-        W, q, opt, avg, counters, hyper, logits, grads, losses, sync, shared_scale,
+        W, q, opt, avg, counters, hyper, logits, grads, losses, center, dots, sync,
+        shared_scale,
     )  # fmt: skip
     return _epoch_end(W, shared_scale[0], losses)
 
@@ -1026,7 +1079,7 @@ def dense_epoch_parallel(
 @njit(cache=CACHE, nogil=True, parallel=_PRANGE_ONLY)
 def _run_threads(
     X, y, sample_weight, order, batch_size, steps, first_averaged,
-    W, q, opt, avg, counters, hyper, logits, grads, losses, sync, shared_scale,
+    W, q, opt, avg, counters, hyper, logits, grads, losses, center, dots, sync, shared_scale,
 ):  # fmt: skip
     """Run :func:`_run_tasks` on as many threads as chunks, and nothing else.
 
@@ -1036,7 +1089,8 @@ def _run_threads(
     for _ in prange(grads.shape[0]):
         _run_tasks(
             X, y, sample_weight, order, batch_size, steps, first_averaged,
-            W, q, opt, avg, counters, hyper, logits, grads, losses, sync, shared_scale,
+            W, q, opt, avg, counters, hyper, logits, grads, losses, center, dots, sync,
+            shared_scale,
         )  # fmt: skip
 
 

@@ -36,6 +36,9 @@ ADAM_ETA0 = 1e-3
 _CURVATURE_ROWS = 2000
 _POWER_ITERATIONS = 30
 _POWER_TOLERANCE = 1e-4
+# Dense updates are centered when that divides the estimated curvature by at least this
+# (standardized rows, whose mean is about zero, are not: their steps stay as they were).
+CENTERED_GAIN = 2.0
 
 
 def _norm(v):
@@ -64,12 +67,13 @@ def _used_columns(X):
     return (X, None) if used.shape[0] == X.shape[1] else (X[:, used], used)
 
 
-def _top_eigenvalue(X, weights, ones, random_state):
-    """Largest eigenvalue of ``sum_i weights_i [x_i, ones] [x_i, ones]^T`` (power iteration)."""
-    # a random start (a fixed vector can be orthogonal to every row) drawn for every
-    # column: the draws that follow (the epochs' order) are then the same for dense and
-    # CSR rows, whichever columns the sample uses (they differed, and so did the models)
-    v = random_state.standard_normal(X.shape[1] + 1)
+def _top_eigenvalue(X, weights, ones, start):
+    """Largest eigenvalue of ``sum_i weights_i [x_i, ones] [x_i, ones]^T`` (power iteration).
+
+    ``start`` is a random start vector (a fixed one can be orthogonal to every row) with an
+    entry for every column and the intercept.
+    """
+    v = start.copy()
     X, used = _used_columns(X)
     if used is not None:
         v = np.append(v[used], v[-1])
@@ -137,7 +141,9 @@ def batch_steps(schedule, eta0, alpha, power_t, batch_size, t, n_batches, max_st
     raise ValueError(f"Unknown learning rate schedule {schedule!r}.")
 
 
-def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_state, alpha_l2=0.0):
+def estimate_steps(
+    X, sample_weight, rows, batch_size, fit_intercept, random_state, alpha_l2=0.0, centered=False
+):  # fmt: skip
     r"""Data-driven initial step and intercept step factor.
 
     The intercept's step is the coefficients' step times ``intercept_scale``, the mean
@@ -180,6 +186,10 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         Draws the row sample and the start of the power iteration.
     alpha_l2 : float, default=0.0
         Strength of the L2 part of the penalty, which adds to the curvature.
+    centered : bool, default=False
+        Whether dense updates may be centered at the (weighted) mean of the sampled rows:
+        they are if that at least halves the curvature (rows with offsets, whose mean
+        direction dominates it), with an intercept to take the offset.
 
     Returns
     -------
@@ -187,6 +197,8 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         Initial step for the coefficients.
     intercept_scale : float
         Factor of the intercept's step (0 without intercept).
+    center : ndarray of shape (n_features,) or (0,)
+        The point the updates are centered at (see ``kernels.dense_epoch``), or empty.
     """
     # the mean weight of all the training rows, relative to the largest (no overflow)
     all_weights = _rows_of(sample_weight, rows)
@@ -248,6 +260,43 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
             X.data /= peak  # not X / peak: scipy multiplies by 1 / peak, inf for subnormals
         else:
             X /= peak
+    start = None
+    if batch_size > 1:  # one-sample batches need no power iteration
+        # drawn for every column: the draws that follow (the epochs' order) are then the
+        # same for dense and CSR rows, whichever columns the sample uses
+        start = random_state.standard_normal(X.shape[1] + 1)
+    estimate = _batch_curvature(X, nnz, peak, weights, relative, batch_size, fit_intercept, start)
+    center = np.zeros(0)
+    if centered and fit_intercept and not sp.issparse(X):
+        mean = np.einsum("i,ij->j", weights, X)
+        X -= mean  # X is a copy, see above
+        nnz = np.count_nonzero(X, axis=1)
+        candidate = _batch_curvature(
+            X, nnz, peak, weights, relative, batch_size, fit_intercept, start
+        )  # fmt: skip
+        if CENTERED_GAIN * candidate[0] < estimate[0]:
+            estimate, center = candidate, mean * peak
+    scaled, intercept_scaled = estimate
+    factor = SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0
+    with np.errstate(all="ignore"):
+        curvature = scaled * peak**2 + alpha_l2
+        eta0 = factor / curvature if curvature > 0 else 1.0  # nothing to fit: any step
+        intercept_scale = intercept_scaled * peak**2
+    usable = np.isfinite(eta0) and eta0 > 0 and np.isfinite(intercept_scale)
+    if not usable or (fit_intercept and intercept_scale <= 0):
+        raise ValueError(
+            f"The features are too large or too small to train on (largest magnitude "
+            f"{peak:.3g}): the step size would over- or underflow. Scale the input, e.g. "
+            "with StandardScaler."
+        )
+    return float(eta0), float(intercept_scale), center
+
+
+def _batch_curvature(X, nnz, peak, weights, relative, batch_size, fit_intercept, start):
+    """The curvature of a batch of rows and the intercept's scale, in units of ``peak``.
+
+    See :func:`estimate_steps`, whose variables of the same names these are.
+    """
     sq_norms = (
         np.asarray(X.multiply(X).sum(axis=1)).ravel()
         if sp.issparse(X)
@@ -273,18 +322,6 @@ def estimate_steps(X, sample_weight, rows, batch_size, fit_intercept, random_sta
         )
     eigenvalue = 0.0
     if batch_size > 1:  # one-sample batches need only the per-row part
-        eigenvalue = _top_eigenvalue(X, weights, np.sqrt(intercept_scaled), random_state)
+        eigenvalue = _top_eigenvalue(X, weights, np.sqrt(intercept_scaled), start)
     scaled = 0.25 * (eigenvalue + max(spread_sq_norm - eigenvalue, 0.0) / batch_size)
-    factor = SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0
-    with np.errstate(all="ignore"):
-        curvature = scaled * peak**2 + alpha_l2
-        eta0 = factor / curvature if curvature > 0 else 1.0  # nothing to fit: any step
-        intercept_scale = intercept_scaled * peak**2
-    usable = np.isfinite(eta0) and eta0 > 0 and np.isfinite(intercept_scale)
-    if not usable or (fit_intercept and intercept_scale <= 0):
-        raise ValueError(
-            f"The features are too large or too small to train on (largest magnitude "
-            f"{peak:.3g}): the step size would over- or underflow. Scale the input, e.g. "
-            "with StandardScaler."
-        )
-    return float(eta0), float(intercept_scale)
+    return scaled, intercept_scaled

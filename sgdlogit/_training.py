@@ -52,12 +52,16 @@ def _optimizer_buffer(shape, needed):
     return np.zeros((2, *shape)) if needed else np.zeros((0, 0, 0))
 
 
+_ARRAYS = ("W", "q", "opt", "avg", "counters", "center")
+
+
 @dataclass
 class TrainingState:
     """Arrays and counters of a model under training.
 
     ``W`` stacks the coefficients and the intercepts, ``(n_outputs, n_features + 1)``;
-    ``q``, ``opt`` and ``avg`` are empty unless L1, momentum/Adam or averaging use them.
+    ``q``, ``opt`` and ``avg`` are empty unless L1, momentum/Adam or averaging use them;
+    ``center`` is empty unless dense updates are centered (see ``kernels.dense_epoch``).
     """
 
     W: np.ndarray
@@ -65,6 +69,7 @@ class TrainingState:
     opt: np.ndarray
     avg: np.ndarray
     counters: np.ndarray = field(default_factory=lambda: np.zeros(kernels.N_COUNTERS))
+    center: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n_updates: int = 0
     n_samples_seen: int = 0
     eta: float = 0.0  # current step of the 'adaptive' schedule
@@ -85,16 +90,14 @@ class TrainingState:
 
         Those of a model loaded by ``joblib.load(..., mmap_mode="r")`` are read-only.
         """
-        for name in ("W", "q", "opt", "avg", "counters"):
+        for name in _ARRAYS:
             array = getattr(self, name)
             if not array.flags.writeable:
                 setattr(self, name, array.copy())
 
     def copy(self):
         """A state of its own: training the copy leaves this one as it is."""
-        arrays = {
-            name: getattr(self, name).copy() for name in ("W", "q", "opt", "avg", "counters")
-        }
+        arrays = {name: getattr(self, name).copy() for name in _ARRAYS}
         return replace(self, **arrays)
 
     def provide_for(self, hyper):
@@ -314,6 +317,8 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
         page_slots(n_chunks, (2 * n_outputs,), dtype, LOGITS_OFFSET),
         page_slots(n_chunks, (n_outputs, n_cols), dtype, GRADS_OFFSET),
         page_slots(n_chunks, (2,), np.float64, LOSSES_OFFSET),
+        state.center,
+        np.empty(n_outputs),
     )
 
     def run(order, steps, first_averaged):

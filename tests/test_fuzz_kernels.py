@@ -241,7 +241,8 @@ def run_kernel(path, X, y, sw, order, batch_size, steps, first_averaged, model, 
     }[path]
     logits = np.empty((n_chunks, 2 * n_outputs), dtype=dtype)
     grads = np.empty((n_chunks, n_outputs, n_cols), dtype=dtype)
-    return kernel(X, *head, *model, logits, grads, np.empty((n_chunks, 8)))
+    work = (np.empty((n_chunks, 8)), np.zeros(0), np.empty(n_outputs))
+    return kernel(X, *head, *model, logits, grads, *work)
 
 
 def make_hyper(alpha_l2, alpha_l1, momentum, adam, intercept_scale, fit_intercept):

@@ -82,7 +82,8 @@ def run_one_update(
     kernel = kernel if jit else kernels._dense_epoch.py_func
     grads = np.zeros((n_chunks, n_outputs, n_cols), dtype=dtype)
     logits = np.empty((n_chunks, 2 * n_outputs), dtype=dtype)
-    loss = kernel(X, *head, *model, logits, grads, np.empty((n_chunks, 8)))
+    work = (np.empty((n_chunks, 8)), state.center, np.empty(n_outputs))
+    loss = kernel(X, *head, *model, logits, grads, *work)
     return state, grads[0], loss
 
 
@@ -251,14 +252,18 @@ def test_parallel_dense_kernel_is_bit_identical_to_serial(rng, n_chunks):
     assert loss_s == loss_t
 
 
+@pytest.mark.parametrize("centered", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("n_chunks", [1, 2, 3])
-def test_threads_handing_batches_over_match_the_serial_kernel(rng, n_classes, n_chunks, dtype):
+def test_threads_handing_batches_over_match_the_serial_kernel(
+    rng, n_classes, n_chunks, dtype, centered
+):
     """Many small batches: every update waits for the chunks of its batch, and every chunk
     for the update before it. A missed wait or an unpublished write changes the bits."""
     n_rows, n_features, batch_size = 3000, 24, 64
     X = rng.normal(size=(n_rows, n_features)).astype(dtype)
+    center = rng.normal(size=n_features) if centered else np.zeros(0)
     y = rng.integers(0, n_classes, n_rows).astype(np.int32)
     weights = rng.uniform(0.5, 2.0, n_rows).astype(dtype)
     order = rng.permutation(n_rows).astype(np.int64)
@@ -284,7 +289,8 @@ def test_threads_handing_batches_over_match_the_serial_kernel(rng, n_classes, n_
                 np.empty((n_chunks, *s), dtype=d) for s, d in zip(shapes, dtypes, strict=True)
             ]
         model = (state.W, state.q, state.opt, state.avg, state.counters, hyper)
-        loss = kernel(X, y, weights, order, batch_size, steps, 10, *model, *buffers)
+        centering = (center, np.empty(n_outputs))
+        loss = kernel(X, y, weights, order, batch_size, steps, 10, *model, *buffers, *centering)
         return np.concatenate([state.W.ravel(), state.avg.ravel(), state.q.ravel(), [loss]])
 
     serial = run(kernels.dense_epoch)
@@ -374,7 +380,67 @@ def test_dense_kernels_refuse_a_logits_buffer_too_narrow_for_a_pair_of_rows(rng)
     state = TrainingState.zeros(3, 3, X.dtype, l1=False, adaptive=False, average=False)
     model = (state.W, state.q, state.opt, state.avg, state.counters, hyper_for("l2", 0.01))
     head = (X, y, np.ones(20), np.arange(20), 4, np.full(5, 0.1), 10)
-    buffers = (np.empty((1, 5)), np.empty((1, 3, 4)), np.empty((1, 8)))
+    buffers = (np.empty((1, 5)), np.empty((1, 3, 4)), np.empty((1, 8)), np.zeros(0), np.empty(3))
     for kernel in (kernels.dense_epoch, kernels.dense_epoch_parallel):
         with pytest.raises(ValueError, match="2 \\* n_outputs"):
             kernel(*head, *model, *buffers)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize(
+    "penalty, momentum, solver",
+    [
+        ("l2", 0.0, "sgd"),
+        ("elasticnet", 0.0, "sgd"),
+        ("l2", 0.9, "sgd"),
+        ("elasticnet", 0.0, "adam"),
+    ],
+)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_centered_updates_train_the_centered_model(
+    rng, n_classes, penalty, momentum, solver, parallel
+):
+    """Updates centered at ``c`` on rows ``x`` are the plain updates of the model
+    ``w . (x - c) + b'`` on the rows ``x - c``, written back as ``b = b' - w . c``: the
+    same iterates (and averages) of the same objective, to rounding."""
+    n_rows, n_features, batch_size = 300, 5, 16
+    X = rng.normal(size=(n_rows, n_features)) + rng.normal(scale=20.0, size=n_features)
+    center = X[:100].mean(axis=0)  # any point: the reparametrization is exact
+    y = rng.integers(0, n_classes, n_rows).astype(np.int32)
+    weights = rng.uniform(0.5, 2.0, n_rows)
+    order = rng.permutation(n_rows).astype(np.int64)
+    steps = np.full(-(-n_rows // batch_size), 0.002)
+    n_outputs = 1 if n_classes == 2 else n_classes
+    hyper = hyper_for(penalty, alpha=0.01, momentum=momentum, solver=solver)
+    W0 = rng.normal(scale=0.1, size=(n_outputs, n_features + 1))
+
+    def epochs(rows, start, centered_at):
+        state = TrainingState.zeros(
+            n_outputs, n_features, np.float64,
+            l1=penalty != "l2", adaptive=momentum > 0 or solver == "adam", average=True,
+        )  # fmt: skip
+        state.W[:] = start
+        kernel = kernels.dense_epoch_parallel if parallel else kernels.dense_epoch
+        buffers = (
+            np.empty((2, 2 * n_outputs)), np.empty((2, n_outputs, n_features + 1)),
+            np.empty((2, 2)), centered_at, np.empty(n_outputs),
+        )  # fmt: skip
+        model = (state.W, state.q, state.opt, state.avg, state.counters, hyper)
+        losses = [
+            kernel(rows, y, weights, order, batch_size, steps, 3, *model, *buffers)
+            for _ in range(3)
+        ]
+        return state, losses
+
+    centered, losses = epochs(X, W0, center)
+    shifted_start = W0.copy()
+    shifted_start[:, -1] += W0[:, :-1] @ center
+    reference, reference_losses = epochs(X - center, shifted_start, np.zeros(0))
+    for got, trained in ((centered.W, reference.W), (centered.avg, reference.avg)):
+        expected = trained.copy()
+        expected[:, -1] -= trained[:, :-1] @ center
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9 * np.abs(expected).max())
+    np.testing.assert_allclose(losses, reference_losses, rtol=1e-9)
+    # and they differ from plain updates on the rows as they are
+    plain, _ = epochs(X, W0, np.zeros(0))
+    assert not np.allclose(plain.W, centered.W, rtol=1e-3)
