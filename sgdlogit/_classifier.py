@@ -777,7 +777,14 @@ class SGDLogitClassifier(
             resized = self.batch_size != getattr(self, "_batch_size_setting", self.batch_size)
             if resized:
                 self._resize_batches(X, sample_weight, rows)
-            if resized or self._step_setting() != used:
+            # CSR rows are never centered: a step sized for centered updates of dense rows
+            # with offsets can be too long for them
+            uncentered = sp.issparse(X) and self._state.center.size > 0
+            if uncentered:
+                self._eta_estimate, _, self._state.center = self._estimate_steps(
+                    X, sample_weight, rows, self._step_batch, check_random_state(self.random_state)
+                )
+            if resized or uncentered or self._step_setting() != used:
                 # set_params between calls: the new batch size, optimizer or eta0 starts at
                 # its own step, and another optimizer from a state of its own (Adam took
                 # the velocity of momentum for its first moment: a first step 87 times its own)

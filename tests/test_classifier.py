@@ -1201,3 +1201,16 @@ def test_uncentered_scaling_matches_logistic_regression(load):
             theirs = LogisticRegression().fit(X_train, y_train)
         gaps.append(theirs.score(X_test, y_test) - ours.score(X_test, y_test))
     assert np.median(gaps) <= 0.01
+
+
+def test_csr_chunks_after_centered_dense_ones_take_their_own_step():
+    # CSR rows are not centered: they took the step sized for the centered updates of
+    # the dense first chunk, and the loss jumped from 0.14 to 3.2
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler(with_mean=False).fit_transform(X)
+    clf = SGDLogitClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
+    assert clf._state.center.size  # the dense chunk's updates were centered
+    for _ in range(3):
+        clf.partial_fit(sp.csr_matrix(X), y)
+    assert clf._state.center.size == 0
+    assert np.all(np.diff(clf.loss_curve_) < 0)
