@@ -18,7 +18,7 @@ by ``eta_t`` times the mean gradient of its batch, so the steps below are per ba
 
 ``eta0='auto'`` picks :math:`\eta_0 = 1 / \hat L_B`, the inverse of an estimate of the
 curvature of a mini-batch loss of size ``B`` (see :func:`estimate_steps`), so the same
-defaults work on standardized, unscaled, dense and sparse data.
+defaults work on standardized, dense and sparse data of any common scale.
 """
 
 import numpy as np
