@@ -777,13 +777,11 @@ class SGDLogitClassifier(
             resized = self.batch_size != getattr(self, "_batch_size_setting", self.batch_size)
             if resized:
                 self._resize_batches(X, sample_weight, rows)
-            # CSR rows are never centered: a step sized for centered updates of dense rows
-            # with offsets can be too long for them
-            uncentered = sp.issparse(X) and self._state.center.size > 0
+            # CSR rows, and a model without intercept, are never centered: a step sized for
+            # centered updates of dense rows with offsets can be too long for them
+            uncentered = self._state.center.size and (sp.issparse(X) or not self.fit_intercept)
             if uncentered:
-                self._eta_estimate, _, self._state.center = self._estimate_steps(
-                    X, sample_weight, rows, self._step_batch, check_random_state(self.random_state)
-                )
+                self._reestimate_steps(X, sample_weight, rows)
             if resized or uncentered or self._step_setting() != used:
                 # set_params between calls: the new batch size, optimizer or eta0 starts at
                 # its own step, and another optimizer from a state of its own (Adam took
@@ -1282,9 +1280,20 @@ class SGDLogitClassifier(
         self._batch_size = self._resolved_batch_size(rows.shape[0], _is_text_like(X))
         self._step_batch = min(self._batch_size, rows.shape[0])
         self._batch_size_setting = self.batch_size
-        self._eta_estimate, _, self._state.center = self._estimate_steps(
+        self._reestimate_steps(X, sample_weight, rows)
+
+    def _reestimate_steps(self, X, sample_weight, rows):
+        """Estimate the step, the intercept's scale and the centering again on a chunk.
+
+        The three go together: the intercept's scale of plain updates with a centered
+        step made the loss of rows with offsets climb to 14. Without an intercept the
+        scale found is 0; the last one stays for when ``fit_intercept`` is set again.
+        """
+        self._eta_estimate, intercept_scale, self._state.center = self._estimate_steps(
             X, sample_weight, rows, self._step_batch, check_random_state(self.random_state)
         )
+        if self.fit_intercept:
+            self._intercept_scale = intercept_scale
 
     def _optimal_max_step(self, batch_size):
         """Cap of the ``'optimal'`` schedule's steps: the stable step of SGD on batches.

@@ -95,6 +95,10 @@ class TrainingState:
             if not array.flags.writeable:
                 setattr(self, name, array.copy())
 
+    def __setstate__(self, state):
+        # a state pickled before ``center`` existed (sgdlogit 0.1.0 dev) trains uncentered
+        self.__dict__.update({"center": np.zeros(0), **state})
+
     def copy(self):
         """A state of its own: training the copy leaves this one as it is."""
         arrays = {name: getattr(self, name).copy() for name in _ARRAYS}

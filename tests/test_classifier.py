@@ -1174,13 +1174,21 @@ def test_an_offset_of_the_features_moves_only_the_intercept(n_classes, batch_siz
     )  # fmt: skip
     X -= X.mean(axis=0)
     offset = np.linspace(-1e4, 3e3, 8)
-    params = dict(batch_size=batch_size, random_state=0)
+    # the same steps: the same iterates, to rounding
+    params = dict(batch_size=batch_size, learning_rate="constant", eta0=0.02, random_state=0)
     plain = SGDLogitClassifier(**params).fit(X, y)
     moved = SGDLogitClassifier(**params).fit(X + offset, y)
     assert moved.n_iter_ == plain.n_iter_
     np.testing.assert_allclose(moved.coef_, plain.coef_, rtol=1e-6, atol=1e-9)
     shifted = plain.intercept_ - plain.coef_ @ offset
     np.testing.assert_allclose(moved.intercept_, shifted, rtol=1e-6, atol=1e-6)
+    # eta0='auto': the centered step allows for the sample's mean missing the data's, a
+    # step 0.1% shorter here
+    params = dict(batch_size=batch_size, tol=None, max_iter=20, random_state=0)
+    plain = SGDLogitClassifier(**params).fit(X, y)
+    moved = SGDLogitClassifier(**params).fit(X + offset, y)
+    assert moved._eta_estimate == pytest.approx(plain._eta_estimate, rel=2e-3)
+    np.testing.assert_allclose(moved.coef_, plain.coef_, rtol=2e-2, atol=2e-3)
 
 
 @pytest.mark.parametrize("load", [load_breast_cancer, load_wine, load_iris])
@@ -1214,3 +1222,45 @@ def test_csr_chunks_after_centered_dense_ones_take_their_own_step():
         clf.partial_fit(sp.csr_matrix(X), y)
     assert clf._state.center.size == 0
     assert np.all(np.diff(clf.loss_curve_) < 0)
+
+
+@pytest.mark.parametrize("start", ["csr", "dense"])
+def test_a_batch_size_set_between_calls_reestimates_the_centering_and_its_scale(start):
+    # the resize replaced the step and the centering but kept the intercept's scale of
+    # the first chunk: a CSR first chunk's (plain updates, 2.5e3) with a centered step
+    # made the loss of dense rows with offsets climb to 14
+    X, y = make_classification(2000, 10, random_state=0)
+    X = X + 50.0
+    first = sp.csr_matrix(X) if start == "csr" else X
+    clf = SGDLogitClassifier(random_state=0).partial_fit(first, y, classes=[0, 1])
+    clf.set_params(batch_size=64).partial_fit(X, y)
+    fresh = SGDLogitClassifier(batch_size=64, random_state=0).partial_fit(X, y, classes=[0, 1])
+    assert clf._intercept_scale == fresh._intercept_scale
+    np.testing.assert_array_equal(clf._state.center, fresh._state.center)
+    for _ in range(3):
+        clf.partial_fit(X, y)
+    assert clf.loss_curve_[-1] < 0.5 and np.all(np.diff(clf.loss_curve_[1:]) < 0.01)
+
+
+def test_fit_intercept_turned_off_between_calls_stops_the_centering():
+    # the centered updates went on moving the intercept (-673.6 to -806.0)
+    X, y = make_classification(1000, 5, random_state=0)
+    X = X + 100.0
+    clf = SGDLogitClassifier(average=False, random_state=0).partial_fit(X, y, classes=[0, 1])
+    assert clf._state.center.size
+    intercept = clf.intercept_.copy()
+    clf.set_params(fit_intercept=False).partial_fit(X, y)
+    np.testing.assert_array_equal(clf.intercept_, intercept)
+    assert clf._state.center.size == 0
+    clf.set_params(fit_intercept=True).partial_fit(X, y)  # the intercept learns again
+    assert clf._intercept_scale > 0 and not np.array_equal(clf.intercept_, intercept)
+
+
+def test_a_training_state_pickled_before_centering_continues():
+    X, y = make_classification(400, 5, random_state=0)
+    clf = SGDLogitClassifier(random_state=0).partial_fit(X, y, classes=[0, 1])
+    del clf._state.__dict__["center"]  # as pickled by the development version before it
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert loaded._state.center.size == 0
+    loaded.partial_fit(X, y)
+    assert loaded.n_iter_ == 2

@@ -231,3 +231,48 @@ def test_adaptive_divides_the_step_every_n_iter_no_change_epochs(n_iter_no_chang
     assert clf._state.eta == pytest.approx(0.1 / 5**8)
     reference = SGDClassifier(loss="log_loss", **settings).fit(X, y)
     assert clf.n_iter_ == reference.n_iter_
+
+
+def centered_by(X, weights=None, **kwargs):
+    """The center :func:`estimate_steps` picks for ``X`` (empty: plain updates)."""
+    weights = np.ones(X.shape[0]) if weights is None else weights
+    _, _, center = estimate_steps(
+        X, weights, np.arange(X.shape[0]), 16, True, np.random.RandomState(0), centered=True
+    )
+    return center
+
+
+def test_rows_with_offsets_are_centered_and_standardized_rows_are_not():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 6))
+    assert centered_by(X - X.mean(axis=0)).size == 0
+    offset = np.array([5.0, -3.0, 0.0, 40.0, 2.0, 1.0])
+    center = centered_by(X + offset)
+    np.testing.assert_allclose(center, (X + offset).mean(axis=0), rtol=1e-12)
+
+
+def test_few_effective_rows_are_not_centered():
+    # one row is its own mean: its spread of zero gave a step of 6 to a first partial_fit
+    # chunk of one row of standardized data (log-loss 1.97 instead of 0.07), and one row
+    # carrying nearly all the weight did the same to a whole fit
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 20))
+    assert centered_by(X[:1]).size == 0
+    assert centered_by(X[:1] + 50.0).size == 0
+    heavy = np.ones(1000)
+    heavy[0] = 1e6
+    assert centered_by(X + 50.0, heavy).size == 0
+    assert centered_by(X[:40] + 50.0).size == 20  # enough rows: centered
+
+
+@pytest.mark.parametrize("offset", [1e6, 1e7])
+def test_offsets_beyond_the_precision_of_float32_are_not_centered(offset):
+    # float32 cannot cancel an offset of 1e7 times the spread: the updates trained on
+    # rounding noise and the loss climbed to 38 (plain updates: the trivial model)
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(500, 4)) + offset).astype(np.float32)
+    assert centered_by(X).size == 0
+    assert centered_by(X.astype(np.float64)).size == 4
+    X = rng.normal(size=(500, 5)).astype(np.float32) + np.float32(20)
+    X[:, 4] = 100.0  # a constant column, whose offset float32 cancels well enough
+    np.testing.assert_allclose(centered_by(X)[4], 100.0)
