@@ -871,6 +871,11 @@ class SGDLogitClassifier(
 
         coef = self.coef_
         self._check_model_shape(coef)
+        if isinstance(X, np.ndarray) and not _prediction.kernel_applies(X):
+            # Fortran order, integers, a DataFrame's values: one copy, then the compiled
+            # pass (100,000 rows of 50 features, 100 classes: 216 ms through einsum, 43 ms)
+            dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+            X = np.ascontiguousarray(X, dtype=dtype)
         if sp.issparse(coef) and coef.shape[0] * coef.shape[1] * coef.dtype.itemsize <= _nbytes(X):
             # a sparsified coef_ (sparsify): scipy's products with it take 2-8x as long as
             # with the dense array, which costs no more memory than X here
@@ -1100,9 +1105,10 @@ class SGDLogitClassifier(
         n_val = max(1, round(self.validation_fraction * rows.shape[0]))
         counts = np.bincount(y_index)
         # the row of a class of one stays in training: held out, its class went untrained
-        pool = rows[counts[y_index] > 1]
+        single = counts[y_index] <= 1
+        pool, kept = rows[~single], rows[single]
         if pool.shape[0] < 2:  # only such rows: hold one out all the same
-            pool = rows
+            pool, kept = rows, rows[:0]
         n_val = min(n_val, pool.shape[0] - 1)
         n_classes = np.count_nonzero(np.bincount(y_index[pool]))
         stratify = None
@@ -1119,7 +1125,8 @@ class SGDLogitClassifier(
             if back.shape[0] < val_rows.shape[0]:
                 train_rows = np.concatenate([train_rows, val_rows[back]])
                 val_rows = np.delete(val_rows, back)
-        train_rows = np.concatenate([train_rows, np.setdiff1d(rows, pool)])
+        # (not np.setdiff1d(rows, pool): 1.2 s on 2 million rows)
+        train_rows = np.concatenate([train_rows, kept])
         if sample_weight[val_rows].max() <= 0:  # not the sum: it may overflow
             raise ValueError(
                 "Every sample of the validation split has zero weight (sample weight "
