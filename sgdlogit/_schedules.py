@@ -276,17 +276,17 @@ def estimate_steps(
         start = random_state.standard_normal(X.shape[1] + 1)
     estimate = _batch_curvature(X, nnz, peak, weights, relative, batch_size, fit_intercept, start)
     center = np.zeros(0)
-    # the mean row adds at most its squared norm to the top curvature: below a quarter of
-    # it (the estimate is a quarter of the eigenvalue) centering cannot halve it, and the
-    # second power iteration is skipped (wide data: half of the estimate's time)
-    mean_row = np.einsum("i,ij->j", weights, X) if not sp.issparse(X) else np.zeros(0)
-    small_mean = float(np.einsum("i,i->", mean_row, mean_row)) < estimate[0]
-    if centered and fit_intercept and not sp.issparse(X) and not small_mean:
-        candidate, mean = _centered_curvature(
-            X, rows, eps, peak, weights, relative, batch_size, start
-        )  # fmt: skip
-        if CENTERED_GAIN * candidate[0] < estimate[0]:
-            estimate, center = candidate, mean * peak
+    if centered and fit_intercept and not sp.issparse(X):
+        mean = np.einsum("i,ij->j", weights, X)
+        # the mean row adds at most its squared norm to the top curvature: below a quarter
+        # of it (the estimate is a quarter of the eigenvalue) centering cannot halve it,
+        # and the second power iteration is skipped (wide data: half of the estimate's time)
+        if float(np.einsum("i,i->", mean, mean)) >= estimate[0]:
+            candidate = _centered_curvature(
+                X, mean, rows, eps, peak, weights, relative, batch_size, start
+            )  # fmt: skip
+            if candidate is not None and CENTERED_GAIN * candidate[0] < estimate[0]:
+                estimate, center = candidate, mean * peak
     scaled, intercept_scaled = estimate
     factor = SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0
     with np.errstate(all="ignore"):
@@ -303,11 +303,11 @@ def estimate_steps(
     return float(eta0), float(intercept_scale), center
 
 
-def _centered_curvature(X, rows, eps, peak, weights, relative, batch_size, start):
-    """:func:`_batch_curvature` of dense rows centered at their weighted mean, and the mean.
+def _centered_curvature(X, mean, rows, eps, peak, weights, relative, batch_size, start):
+    """:func:`_batch_curvature` of dense rows centered at their weighted ``mean``, or None.
 
     Centers ``X`` (the sampled rows, in units of ``peak``) in place. Two things the plain
-    estimate does not meet are added or left out:
+    estimate does not meet are added, or make it None (no centering):
 
     - The mean of the sample misses the mean of the data by a vector of expected squared
       norm ``trace(covariance) / (n_eff - 1)``, an offset the updates still see: its
@@ -324,20 +324,19 @@ def _centered_curvature(X, rows, eps, peak, weights, relative, batch_size, start
     _, distinct = np.unique(rows, return_inverse=True)
     shares = np.bincount(distinct.ravel(), weights=weights)
     n_eff = 1.0 / float(np.einsum("i,i->", shares, shares))
-    mean = np.einsum("i,ij->j", weights, X)
+    if n_eff < CENTERING_MIN_ROWS:
+        return None
     X -= mean
-    spreads = np.sqrt(np.einsum("i,ij,ij->j", weights, X, X))
-    typical = np.sqrt(np.mean(spreads * spreads))
+    spread_sq = np.einsum("i,ij,ij->j", weights, X, X)
+    spreads, typical = np.sqrt(spread_sq), np.sqrt(np.mean(spread_sq))
     if np.any(eps * np.abs(mean) > CENTERING_ROUNDING * np.maximum(spreads, typical)):
-        return (np.inf, 0.0), mean
+        return None
     nnz = np.count_nonzero(X, axis=1)
     scaled, intercept_scaled = _batch_curvature(
         X, nnz, peak, weights, relative, batch_size, True, start
     )  # fmt: skip
-    if n_eff < CENTERING_MIN_ROWS:
-        return (np.inf, intercept_scaled), mean
-    trace = float(np.einsum("i,ij,ij->", weights, X, X))
-    return (scaled + 0.25 * trace / (n_eff - 1.0), intercept_scaled), mean
+    trace = float(np.sum(spread_sq))
+    return scaled + 0.25 * trace / (n_eff - 1.0), intercept_scaled
 
 
 def _batch_curvature(X, nnz, peak, weights, relative, batch_size, fit_intercept, start):
