@@ -218,19 +218,6 @@ def _cast_chunk(X, dtype, estimator):
     return cast
 
 
-def _check_logits_defined(logits, coef, intercept):
-    """Raise if a logit of finite features is NaN: a NaN in the model, or an overflow."""
-    if np.isnan(logits).any():
-        values = coef.data if sp.issparse(coef) else coef
-        if not (np.all(np.isfinite(values)) and np.all(np.isfinite(intercept))):
-            raise ValueError("coef_ or intercept_ contains NaN or infinity.")
-        raise ValueError(
-            "The logits of some samples are undefined: their products with coef_ "
-            "overflow (features too large for the model). Scale the input, e.g. with "
-            "StandardScaler."
-        )
-
-
 def _relative_to_peak(weights):
     """``weights`` divided by their largest value.
 
@@ -598,8 +585,7 @@ class SGDLogitClassifier(
                 X, y, sample_weight, coef_init, intercept_init, X_val, y_val, sample_weight_val
             )
         except Exception:
-            self._forget_fit()
-            self.__dict__.update(kept)  # fit replaces these attributes, never changes them
+            self._restore(kept)  # fit replaces these attributes, never changes them
             raise
 
     def _fit(
@@ -700,11 +686,7 @@ class SGDLogitClassifier(
         try:
             self._partial_fit(X, y, classes, sample_weight, first_call)
         except Exception:
-            rng_state = kept.pop("_rng_state", None)
-            self._forget_fit()
-            self.__dict__.update(kept)
-            if rng_state is not None:
-                self._rng.bit_generator.state = rng_state
+            self._restore(kept)
             raise
         return self
 
@@ -779,7 +761,7 @@ class SGDLogitClassifier(
                 self._resize_batches(X, sample_weight, rows)
             # CSR rows, and a model without intercept, are never centered: a step sized for
             # centered updates of dense rows with offsets can be too long for them
-            uncentered = self._state.center.size and (sp.issparse(X) or not self.fit_intercept)
+            uncentered = self._state.center.size > 0 and (sp.issparse(X) or not self.fit_intercept)
             if uncentered:
                 self._reestimate_steps(X, sample_weight, rows)
             if resized or uncentered or self._step_setting() != used:
@@ -886,14 +868,13 @@ class SGDLogitClassifier(
                 X, coef, self.intercept_, proba=proba, n_jobs=self.n_jobs
             )
             if not all_finite:
-                self._check_finite_input(X)
                 # the probabilities hide a NaN logit (a binary one became (1, 0)): look again
                 logits = out
                 if proba:
                     logits, _ = _prediction.dense_scores(
                         X, coef, self.intercept_, proba=False, n_jobs=self.n_jobs
                     )
-                _check_logits_defined(logits, coef, self.intercept_)
+                self._check_logits(X, logits, coef)
         else:
             _check_csr_structure(X)  # scipy's product would read outside X (or crash)
             if sp.issparse(coef):
@@ -901,11 +882,27 @@ class SGDLogitClassifier(
                 self._check_finite_input(X)
             out = _matmul(X, coef.T) + self.intercept_
             if not np.all(np.isfinite(out)):
-                self._check_finite_input(X)
-                _check_logits_defined(out, coef, self.intercept_)
+                self._check_logits(X, out, coef)
             if proba:
                 out = _probabilities(out)
         return out
+
+    def _check_logits(self, X, logits, coef):
+        """Raise for the cause of non-finite ``logits``, if any.
+
+        NaN or inf in ``X``, in the model, or products beyond the float range (NaN);
+        infinite logits of finite rows and model are kept.
+        """
+        self._check_finite_input(X)
+        if np.isnan(logits).any():
+            values = coef.data if sp.issparse(coef) else coef
+            if not (np.all(np.isfinite(values)) and np.all(np.isfinite(self.intercept_))):
+                raise ValueError("coef_ or intercept_ contains NaN or infinity.")
+            raise ValueError(
+                "The logits of some samples are undefined: their products with coef_ "
+                "overflow (features too large for the model). Scale the input, e.g. with "
+                "StandardScaler."
+            )
 
     def _check_model_shape(self, coef):
         """Raise if ``coef_`` or ``intercept_`` (which a user may set) do not fit the model.
@@ -1051,6 +1048,14 @@ class SGDLogitClassifier(
         return {
             name: self.__dict__[name] for name in self._FITTED_ATTRIBUTES if name in self.__dict__
         }
+
+    def _restore(self, kept):
+        """Go back to the fitted attributes ``kept`` (see :meth:`_training_checkpoint`)."""
+        rng_state = kept.pop("_rng_state", None)
+        self._forget_fit()
+        self.__dict__.update(kept)
+        if rng_state is not None:
+            self._rng.bit_generator.state = rng_state
 
     def _forget_fit(self):
         for name in self._FITTED_ATTRIBUTES:
