@@ -376,6 +376,20 @@ def _softmax_dloss(z, label, weight, scale_out, total):
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
+def _truncated(w, q, total):
+    """Coefficient ``w`` after the pending cumulative L1 penalty.
+
+    ``q`` is the penalty already applied to it, ``total`` the penalty every coefficient
+    should have received by now.
+    """
+    if w > 0.0:
+        return max(0.0, w - (total + q))
+    if w < 0.0:
+        return min(0.0, w + (total - q))
+    return w
+
+
+@njit(inline="always", nogil=True, cache=CACHE)
 def _truncate_l1(W, q, j, scale, total):
     """Apply the pending cumulative L1 penalty to feature ``j`` of every output.
 
@@ -383,24 +397,45 @@ def _truncate_l1(W, q, j, scale, total):
     to them and ``total`` the penalty every coefficient should have received by now.
     """
     for k in range(W.shape[0]):
-        w = W[k, j] * scale
-        before = w
-        if w > 0.0:
-            w = max(0.0, w - (total + q[k, j]))
-        elif w < 0.0:
-            w = min(0.0, w + (total - q[k, j]))
+        before = W[k, j] * scale
+        w = _truncated(before, q[k, j], total)
         q[k, j] += w - before
         W[k, j] = w / scale
 
 
 @njit(nogil=True, cache=CACHE)
 def _truncate_l1_all(W, q, scale, total):
-    """:func:`_truncate_l1` of every feature (after a dense update, at the end of an epoch)."""
-    for j in range(W.shape[1] - 1):
-        _truncate_l1(W, q, j, scale, total)
+    """:func:`_truncate_l1` of every feature (after a dense update, at the end of an epoch).
+
+    Row by row over contiguous coefficients, without branches in the loop, so that it runs
+    in vector lanes (the same values as feature by feature).
+    """
+    for k in range(W.shape[0]):
+        w_row = W[k]
+        q_row = q[k]
+        for j in range(W.shape[1] - 1):
+            before = w_row[j] * scale
+            w = _truncated(before, q_row[j], total)
+            q_row[j] += w - before
+            w_row[j] = w / scale
 
 
-@njit(nogil=True, cache=CACHE)
+@njit(inline="always", nogil=True, cache=CACHE)
+def _adam_coefficient(w, g, m, v, step, settings):
+    """One Adam step of a coefficient: its new value, moments, and its step's 1 / denominator.
+
+    ``step`` is already divided by the first moment's bias correction. One division and one
+    square root per coefficient (the bias corrections are applied as factors): both units
+    take several cycles per vector and bound the update.
+    """
+    beta1, beta2, root_bias2, eps = settings
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * g * g
+    reciprocal = 1.0 / (np.sqrt(v) * root_bias2 + eps)
+    return w - step * m * reciprocal, m, v, reciprocal
+
+
+@njit(nogil=True, cache=CACHE, error_model="numpy")
 def _adaptive_update(W, grad, opt, eta, hyper, counters, q):
     """Heavy-ball momentum or Adam step ``W -= eta * direction(grad)``, dense in W.
 
@@ -414,6 +449,11 @@ def _adaptive_update(W, grad, opt, eta, hyper, counters, q):
     step times the L1 strength. (A penalty at ``eta`` converged to the optimum of
     ``alpha * (1 - momentum)``, and Adam's to none.) Adam's step is scale-free: the
     intercept takes it as it is, without the preconditioner of plain SGD.
+
+    Every update touches every coefficient (on sparse rows too), so the loops over the
+    features hold no branch, no load of a setting and no checked division (numpy's error
+    model): they run in vector lanes. The intercept, with its own step and no penalty, is
+    updated after them.
     """
     n_outputs, n_cols = W.shape
     n_features = n_cols - 1
@@ -422,41 +462,43 @@ def _adaptive_update(W, grad, opt, eta, hyper, counters, q):
     if hyper[USE_ADAM] != 0.0:
         beta1 = hyper[BETA1]
         beta2 = hyper[BETA2]
+        eps = hyper[ADAM_EPS]
         counters[ADAM_STEPS] += 1.0
-        bias1 = 1.0 - beta1 ** counters[ADAM_STEPS]
-        bias2 = 1.0 - beta2 ** counters[ADAM_STEPS]
+        step = eta / (1.0 - beta1 ** counters[ADAM_STEPS])
+        root_bias2 = 1.0 / np.sqrt(1.0 - beta2 ** counters[ADAM_STEPS])
+        adam = (beta1, beta2, root_bias2, eps)
+        l1_step = eta * alpha_l1
         for k in range(n_outputs):
-            for j in range(n_cols):
-                g = grad[k, j]
-                step = eta
-                if j < n_features:
-                    g += alpha_l2 * W[k, j]
-                else:
-                    step = eta * hyper[FIT_INTERCEPT]
-                m = beta1 * opt[0, k, j] + (1.0 - beta1) * g
-                v = beta2 * opt[1, k, j] + (1.0 - beta2) * g * g
-                opt[0, k, j] = m
-                opt[1, k, j] = v
-                denominator = np.sqrt(v / bias2) + hyper[ADAM_EPS]
-                w = W[k, j] - step * (m / bias1) / denominator
-                if j < n_features and alpha_l1 > 0.0:
-                    threshold = step * alpha_l1 / denominator
+            w_row, g_row, m_row, v_row = W[k], grad[k], opt[0, k], opt[1, k]
+            for j in range(n_features):
+                g = g_row[j] + alpha_l2 * w_row[j]
+                w, m, v, reciprocal = _adam_coefficient(
+                    w_row[j], g, m_row[j], v_row[j], step, adam
+                )
+                m_row[j] = m
+                v_row[j] = v
+                if alpha_l1 > 0.0:
+                    threshold = l1_step * reciprocal
                     w = max(0.0, w - threshold) if w > 0.0 else min(0.0, w + threshold)
-                W[k, j] = w
+                w_row[j] = w
+            j = n_features
+            step_j = step * hyper[FIT_INTERCEPT]
+            w, m, v, _ = _adam_coefficient(w_row[j], g_row[j], m_row[j], v_row[j], step_j, adam)
+            m_row[j] = m
+            v_row[j] = v
+            w_row[j] = w
     else:
         momentum = hyper[MOMENTUM]
-        intercept_step = hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT]
+        intercept_step = eta * (hyper[INTERCEPT_SCALE] * hyper[FIT_INTERCEPT])
         for k in range(n_outputs):
-            for j in range(n_cols):
-                g = grad[k, j]
-                step = eta
-                if j < n_features:
-                    g += alpha_l2 * W[k, j]
-                else:
-                    step = eta * intercept_step
-                v = momentum * opt[0, k, j] + g
-                opt[0, k, j] = v
-                W[k, j] -= step * v
+            w_row, g_row, v_row = W[k], grad[k], opt[0, k]
+            for j in range(n_features):
+                v = momentum * v_row[j] + (g_row[j] + alpha_l2 * w_row[j])
+                v_row[j] = v
+                w_row[j] -= eta * v
+            v = momentum * v_row[n_features] + g_row[n_features]
+            v_row[n_features] = v
+            w_row[n_features] -= intercept_step * v
         if alpha_l1 > 0.0:
             counters[L1_TOTAL] += eta * alpha_l1 / (1.0 - momentum)
             _truncate_l1_all(W, q, 1.0, counters[L1_TOTAL])
