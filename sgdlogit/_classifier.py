@@ -311,8 +311,10 @@ class SGDLogitClassifier(
         be smaller, and then takes a step in proportion to its size. ``'auto'`` uses
         ``n_samples // 200`` clipped to [8, 256] (and at most ``n_samples``) for dense input
         and for sparse input with at least 1% nonzeros, and 1 for sparser (text-like)
-        input: such an update costs only the nonzeros of its rows, and sparse features
-        rarely meet in a batch, so larger batches only dilute each update.
+        input trained by plain SGD: such an update costs only the nonzeros of its rows, and
+        sparse features rarely meet in a batch, so larger batches only dilute each update.
+        Momentum and Adam move every coefficient at every update, so on text-like input
+        they take the batches of dense input.
     learning_rate : {'auto', 'constant', 'optimal', 'invscaling', 'adaptive'}, default='auto'
         Step-size schedule, with ``t`` the number of updates made so far and ``B`` the batch
         size:
@@ -1190,7 +1192,8 @@ class SGDLogitClassifier(
 
     def _resolved_batch_size(self, n_samples, text_like):
         if self.batch_size == "auto":
-            if text_like:
+            # momentum and Adam move every coefficient at every update, sparse rows or not
+            if text_like and self.solver == "sgd" and self.momentum == 0:
                 return 1
             low, high = AUTO_BATCH_RANGE
             return max(1, min(n_samples, high, max(low, n_samples // AUTO_UPDATES_PER_EPOCH)))
