@@ -30,11 +30,11 @@ from sgdlogit._callbacks import NO_TASK, CallbackSupportMixin, FitTask
 from sgdlogit._objective import mean_log_loss, penalty_strengths, penalty_value
 from sgdlogit._schedules import ADAM_ETA0, _rows_of, batch_steps, estimate_steps
 
-# batch_size='auto': about 200 updates per epoch, between 8 and 256 samples per batch.
+# batch_size='auto': about 200 updates per epoch, between 8 and 512 samples per batch.
 # Small data gets many updates per epoch; large data gets batches big enough for threads
 # and for a low gradient noise (measured in benchmarks/README.md).
 AUTO_UPDATES_PER_EPOCH = 200
-AUTO_BATCH_RANGE = (8, 256)
+AUTO_BATCH_RANGE = (8, 512)
 # The 'adaptive' schedule divides the step by this factor when the loss stalls, and stops
 # at a stall once the step is at most MIN_ADAPTIVE_ETA (SGDClassifier's rule).
 ADAPTIVE_DIVISOR = 5.0
@@ -309,7 +309,7 @@ class SGDLogitClassifier(
     batch_size : int or 'auto', default='auto'
         Samples per update; the last batch of an epoch (or a ``partial_fit`` chunk) may
         be smaller, and then takes a step in proportion to its size. ``'auto'`` uses
-        ``n_samples // 200`` clipped to [8, 256] (and at most ``n_samples``) for dense input
+        ``n_samples // 200`` clipped to [8, 512] (and at most ``n_samples``) for dense input
         and for sparse input with at least 1% nonzeros, and 1 for sparser (text-like)
         input trained by plain SGD: such an update costs only the nonzeros of its rows, and
         sparse features rarely meet in a batch, so larger batches only dilute each update.
