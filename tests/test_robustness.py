@@ -160,6 +160,7 @@ def check_predictions(clf, X):
     index = np.searchsorted(clf.classes_, predicted)
     np.testing.assert_array_equal(predicted[~tied], clf.classes_[proba[~tied].argmax(axis=1)])
     assert np.all(proba[np.arange(index.shape[0]), index] == top)
+
     # the decision function orders the classes as the probabilities do, up to the kernel
     # exp's rounding (within an ulp, not monotone to the last bit): logits 1 ulp apart,
     # equal sums of coefficients added in two orders, gave probabilities 1 ulp the other way
