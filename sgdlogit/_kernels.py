@@ -1242,6 +1242,8 @@ def csr_epoch(
     scale = 1.0
     scale_sum = 0.0  # sum of the scales of averaged updates since the last full flush
     marks[:] = 0.0
+    if adaptive:
+        grad[:] = 0.0  # each batch puts back the zeros of the entries it wrote
     total[0] = 0.0  # running loss, see _add_loss
     total[1] = 1.0
     for b in range(steps.shape[0]):
@@ -1259,7 +1261,6 @@ def csr_epoch(
                 logits[r, k] = acc * scale + w[n_features]
             _loss_and_dloss(logits[r], y[i], sample_weight[i], inv_size, total)
         if adaptive:
-            grad[:] = 0.0
             for r in range(size):
                 i = order[start + r]
                 for k in range(n_outputs):
@@ -1268,6 +1269,14 @@ def csr_epoch(
                         grad[k, _column(indices, p)] += g * data[p]
                     grad[k, n_features] += g
             _adaptive_update(W, grad, opt, eta, hyper, counters, q)
+            # back to zero where the batch wrote, not over every feature (a memset of
+            # the whole gradient was a fifth of a momentum update on 2^18 features)
+            for r in range(size):
+                i = order[start + r]
+                for k in range(n_outputs):
+                    for p in range(indptr[i], indptr[i + 1]):
+                        grad[k, _column(indices, p)] = 0.0
+                    grad[k, n_features] = 0.0
             if b >= first_averaged:
                 _add_to_average(W, 1.0, avg, counters)
         else:
