@@ -32,9 +32,11 @@ from sgdlogit._schedules import ADAM_ETA0, _rows_of, batch_steps, estimate_steps
 
 # batch_size='auto': about 200 updates per epoch, between 8 and 512 samples per batch.
 # Small data gets many updates per epoch; large data gets batches big enough for threads
-# and for a low gradient noise (measured in benchmarks/README.md).
+# and for a low gradient noise (measured in benchmarks/README.md). Adam stops at 256: its
+# step per update is fixed, and batches of 512 needed 1.5x its epochs.
 AUTO_UPDATES_PER_EPOCH = 200
 AUTO_BATCH_RANGE = (8, 512)
+ADAM_AUTO_BATCH_MAX = 256
 # The 'adaptive' schedule divides the step by this factor when the loss stalls, and stops
 # at a stall once the step is at most MIN_ADAPTIVE_ETA (SGDClassifier's rule).
 ADAPTIVE_DIVISOR = 5.0
@@ -309,10 +311,11 @@ class SGDLogitClassifier(
     batch_size : int or 'auto', default='auto'
         Samples per update; the last batch of an epoch (or a ``partial_fit`` chunk) may
         be smaller, and then takes a step in proportion to its size. ``'auto'`` uses
-        ``n_samples // 200`` clipped to [8, 512] (and at most ``n_samples``) for dense input
-        and for sparse input with at least 1% nonzeros, and 1 for sparser (text-like)
-        input trained by plain SGD: such an update costs only the nonzeros of its rows, and
-        sparse features rarely meet in a batch, so larger batches only dilute each update.
+        ``n_samples // 200`` clipped to [8, 512] (to [8, 256] for Adam, whose step per
+        update is fixed, and at most ``n_samples``) for dense input and for sparse input
+        with at least 1% nonzeros, and 1 for sparser (text-like) input trained by plain
+        SGD: such an update costs only the nonzeros of its rows, and sparse features rarely
+        meet in a batch, so larger batches only dilute each update.
         Momentum and Adam move every coefficient at every update, so on text-like input
         they take the batches of dense input.
     learning_rate : {'auto', 'constant', 'optimal', 'invscaling', 'adaptive'}, default='auto'
@@ -1196,6 +1199,8 @@ class SGDLogitClassifier(
             if text_like and self.solver == "sgd" and self.momentum == 0:
                 return 1
             low, high = AUTO_BATCH_RANGE
+            if self.solver == "adam":
+                high = ADAM_AUTO_BATCH_MAX
             return max(1, min(n_samples, high, max(low, n_samples // AUTO_UPDATES_PER_EPOCH)))
         return int(self.batch_size)
 

@@ -884,6 +884,16 @@ def test_auto_settings_of_sparse_input_follow_its_density(density, batch_size, a
     assert bool(clf._average_from) is averaged
 
 
+@pytest.mark.parametrize(("solver", "batch_size"), [("sgd", 512), ("adam", 256)])
+def test_auto_batches_of_large_dense_data(solver, batch_size):
+    # n // 200 up to 512 rows; Adam, whose step per update is fixed, keeps 256 (batches of
+    # 512 needed 1.5x its epochs on 120,000 x 50 rows)
+    X = np.random.default_rng(0).standard_normal((120_000, 2))
+    y = (X[:, 0] > 0).astype(int)
+    clf = SGDLogitClassifier(solver=solver, max_iter=1, tol=None, random_state=0).fit(X, y)
+    assert clf._batch_size == batch_size
+
+
 @pytest.mark.parametrize("solver", [{"solver": "adam"}, {"momentum": 0.9}])
 def test_auto_batches_of_text_like_input_are_dense_sized_for_momentum_and_adam(solver):
     # their updates move every coefficient: on 2,000 rows of 2^18 features one-sample
