@@ -32,7 +32,8 @@ SINGLE_SAMPLE_STEP_FACTOR = 1.5
 #: Adam's step when ``eta0='auto'`` (the customary default of the method).
 ADAM_ETA0 = 1e-3
 # Rows and power iterations used to estimate the curvature for ``eta0='auto'``; the
-# iteration stops early once the eigenvalue moves by less than _POWER_TOLERANCE (relative).
+# iteration stops early once the batch curvature it gives moves by less than
+# _POWER_TOLERANCE (relative).
 _CURVATURE_ROWS = 2000
 _POWER_ITERATIONS = 30
 _POWER_TOLERANCE = 1e-4
@@ -74,12 +75,16 @@ def _used_columns(X):
     return (X, None) if used.shape[0] == X.shape[1] else (X[:, used], used)
 
 
-def _top_eigenvalue(X, weights, ones, start):
+def _top_eigenvalue(X, weights, ones, start, curvature=None):
     """Largest eigenvalue of ``sum_i weights_i [x_i, ones] [x_i, ones]^T`` (power iteration).
 
     ``start`` is a random start vector (a fixed one can be orthogonal to every row) with an
-    entry for every column and the intercept.
+    entry for every column and the intercept. The iteration stops once ``curvature`` of the
+    eigenvalue (the eigenvalue itself by default) moves by less than ``_POWER_TOLERANCE``:
+    the step needs the batch curvature to a few digits, and where the rows' own norms
+    dominate it (wide data, whose power iteration converges slowly) fewer iterations do.
     """
+    curvature = curvature or (lambda eigenvalue: eigenvalue)
     v = start.copy()
     X, used = _used_columns(X)
     if used is not None:
@@ -94,8 +99,9 @@ def _top_eigenvalue(X, weights, ones, start):
         wu = weights * u
         v = np.append(_matvec(X.T, wu), ones * wu.sum())
         previous, eigenvalue = eigenvalue, _norm(v)
-        if abs(eigenvalue - previous) <= _POWER_TOLERANCE * eigenvalue:
-            break  # the step needs a few digits, not the exact eigenvalue
+        change = abs(curvature(eigenvalue) - curvature(previous))
+        if change <= _POWER_TOLERANCE * curvature(eigenvalue):
+            break
     return eigenvalue
 
 
@@ -367,8 +373,11 @@ def _batch_curvature(X, nnz, peak, weights, relative, batch_size, fit_intercept,
         spread_sq_norm = (
             float(np.einsum("i,i,i->", weights, row_curvatures, row_curvatures)) / spread_sq_norm
         )
+
+    def curvature(eigenvalue):  # of a batch, times 4
+        return eigenvalue + max(spread_sq_norm - eigenvalue, 0.0) / batch_size
+
     eigenvalue = 0.0
     if batch_size > 1:  # one-sample batches need only the per-row part
-        eigenvalue = _top_eigenvalue(X, weights, np.sqrt(intercept_scaled), start)
-    scaled = 0.25 * (eigenvalue + max(spread_sq_norm - eigenvalue, 0.0) / batch_size)
-    return scaled, intercept_scaled
+        eigenvalue = _top_eigenvalue(X, weights, np.sqrt(intercept_scaled), start, curvature)
+    return 0.25 * curvature(eigenvalue), intercept_scaled
