@@ -762,6 +762,9 @@ class SGDLogitClassifier(
         else:
             used = getattr(self, "_step_setting_used", self._step_setting())
             resized = self.batch_size != getattr(self, "_batch_size_setting", self.batch_size)
+            # 'auto' batches depend on the optimizer (momentum and Adam: see batch_size)
+            optimizer = (self.solver, self.momentum > 0) != (used[1], used[2] > 0)
+            resized = resized or (self.batch_size == "auto" and optimizer)
             if resized:
                 self._resize_batches(X, sample_weight, rows)
             # CSR rows, and a model without intercept, are never centered: a step sized for

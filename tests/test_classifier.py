@@ -907,6 +907,22 @@ def test_auto_batches_of_text_like_input_are_dense_sized_for_momentum_and_adam(s
     assert clf._batch_size == 4
 
 
+@pytest.mark.parametrize(
+    ("first", "then", "batch_size"),
+    [({}, {"momentum": 0.9}, 10), ({"momentum": 0.9}, {"momentum": 0.0}, 1),
+     ({}, {"solver": "adam"}, 10), ({"solver": "adam"}, {"solver": "sgd"}, 1)],
+)  # fmt: skip
+def test_auto_batches_follow_an_optimizer_set_between_partial_fit_calls(first, then, batch_size):
+    # the batch of the first call stayed: one-row momentum updates on text-like rows
+    X = sp.random(2_000, 2**12, density=5e-3, format="csr", random_state=0)
+    y = np.random.default_rng(0).integers(0, 2, 2_000)
+    clf = SGDLogitClassifier(random_state=0, **first).partial_fit(X, y, classes=[0, 1])
+    clf.set_params(**then).partial_fit(X, y)
+    assert clf._batch_size == batch_size
+    fresh = SGDLogitClassifier(random_state=0, **{**first, **then}).partial_fit(X, y, [0, 1])
+    assert fresh._batch_size == batch_size
+
+
 @pytest.mark.parametrize("stored", ["nothing", "zeros"])
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_csr_input_without_features_fits_the_class_frequencies(stored, n_classes):
