@@ -761,10 +761,8 @@ class SGDLogitClassifier(
             )
         else:
             used = getattr(self, "_step_setting_used", self._step_setting())
-            resized = self.batch_size != getattr(self, "_batch_size_setting", self.batch_size)
-            # 'auto' batches depend on the optimizer (momentum and Adam: see batch_size)
-            optimizer = (self.solver, self.momentum > 0) != (used[1], used[2] > 0)
-            resized = resized or (self.batch_size == "auto" and optimizer)
+            batch_setting = self._batch_setting()
+            resized = batch_setting != getattr(self, "_batch_size_setting", batch_setting)
             if resized:
                 self._resize_batches(X, sample_weight, rows)
             # CSR rows, and a model without intercept, are never centered: a step sized for
@@ -1196,6 +1194,15 @@ class SGDLogitClassifier(
             raise ValueError("coef_init and intercept_init must be finite.")
         return coef, intercept
 
+    def _batch_setting(self):
+        """What the resolved batch size follows: ``batch_size``, and the optimizer with 'auto'.
+
+        Momentum and Adam move every coefficient at every update; Adam takes smaller batches.
+        """
+        if self.batch_size == "auto":
+            return ("auto", self.solver, self.momentum > 0)
+        return self.batch_size
+
     def _resolved_batch_size(self, n_samples, text_like):
         if self.batch_size == "auto":
             # momentum and Adam move every coefficient at every update, sparse rows or not
@@ -1214,7 +1221,7 @@ class SGDLogitClassifier(
         n_outputs = 1 if self.classes_.shape[0] == 2 else self.classes_.shape[0]
         text_like = _is_text_like(X)
         batch_size = self._resolved_batch_size(train_rows.shape[0], text_like)
-        self._batch_size_setting = self.batch_size
+        self._batch_size_setting = self._batch_setting()
         # a batch can hold no more rows than there are: the step is estimated for that
         step_batch = min(batch_size, train_rows.shape[0])
         self._average_from = self._resolved_average(text_like)
@@ -1302,7 +1309,7 @@ class SGDLogitClassifier(
         """
         self._batch_size = self._resolved_batch_size(rows.shape[0], _is_text_like(X))
         self._step_batch = min(self._batch_size, rows.shape[0])
-        self._batch_size_setting = self.batch_size
+        self._batch_size_setting = self._batch_setting()
         self._reestimate_steps(X, sample_weight, rows)
 
     def _reestimate_steps(self, X, sample_weight, rows):

@@ -75,16 +75,15 @@ def _used_columns(X):
     return (X, None) if used.shape[0] == X.shape[1] else (X[:, used], used)
 
 
-def _top_eigenvalue(X, weights, ones, start, curvature=None):
+def _top_eigenvalue(X, weights, ones, start, curvature):
     """Largest eigenvalue of ``sum_i weights_i [x_i, ones] [x_i, ones]^T`` (power iteration).
 
     ``start`` is a random start vector (a fixed one can be orthogonal to every row) with an
     entry for every column and the intercept. The iteration stops once ``curvature`` of the
-    eigenvalue (the eigenvalue itself by default) moves by less than ``_POWER_TOLERANCE``:
+    eigenvalue (the batch curvature it gives) moves by less than ``_POWER_TOLERANCE``:
     the step needs the batch curvature to a few digits, and where the rows' own norms
     dominate it (wide data, whose power iteration converges slowly) fewer iterations do.
     """
-    curvature = curvature or (lambda eigenvalue: eigenvalue)
     v = start.copy()
     X, used = _used_columns(X)
     if used is not None:
