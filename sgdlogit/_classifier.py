@@ -53,7 +53,7 @@ DENSE_LIKE_DENSITY = 0.01
 
 # Shuffling: rows of data larger than the CPU caches are visited in shuffled blocks of
 # consecutive rows. Scattered single rows each wait for DRAM (an epoch over 800k x 100 rows
-# takes 2.5x longer than with blocks of 8, 3x than with blocks of 16). Blocks of 8 keep
+# takes 1.6x longer than with blocks of 8, 2.3x than with blocks of 16). Blocks of 8 keep
 # small batches and single-sample updates well mixed; batches of 256 rows and more take
 # blocks of 16 and still mix 16 random blocks (test log-loss within 0.01% on data sorted
 # by class, see benchmarks/README.md).
@@ -376,7 +376,7 @@ class SGDLogitClassifier(
     shuffle : bool, default=True
         Visit the samples in a new random order every epoch. When ``X`` is larger than
         32 MB, the order shuffles blocks of consecutive rows rather than single rows:
-        scattered rows would each miss the CPU caches (epochs 2.5x slower on 800,000 x 100
+        scattered rows would each miss the CPU caches (epochs 2.3x slower on 800,000 x 100
         rows). Blocks have 16 rows for batches of 256 rows or more (a batch still mixes 16
         random blocks), 8 otherwise.
     class_weight : dict, 'balanced' or None, default=None
