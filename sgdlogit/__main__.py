@@ -27,6 +27,7 @@ MAX_FOLDS = 5
 COLUMNS = [
     "model",
     "best params",
+    "candidates",
     "cv accuracy",
     "test accuracy",
     "test log-loss",
@@ -94,6 +95,8 @@ def compare(X, y, n_jobs=None, random_state=0):
                     f"{key.removeprefix('clf__')}={value}"
                     for key, value in search.best_params_.items()
                 ),
+                # the search time covers this many candidates, n_folds fits each
+                "candidates": len(search.cv_results_["params"]),
                 "cv accuracy": search.best_score_,
                 "test accuracy": best.score(X_test, y_test),
                 "test log-loss": log_loss(y_test, best.predict_proba(X_test), labels=labels),

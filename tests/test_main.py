@@ -9,8 +9,9 @@ import time
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
+from sklearn.model_selection import ParameterGrid
 
-from sgdlogit.__main__ import COLUMNS, main
+from sgdlogit.__main__ import COLUMNS, _models, compare, main
 
 
 @pytest.fixture
@@ -65,6 +66,15 @@ def test_csv(csv_path, capsys):
     assert len(rows) == 2
     test_accuracy = float(rows[0].split()[-4])
     assert 0.5 < test_accuracy <= 1.0
+
+
+def test_each_row_says_how_many_candidates_its_search_timed():
+    # the grids differ in size: the search times compare only with their counts beside them
+    X, y = make_classification(n_samples=120, n_features=4, random_state=0)
+    rows = compare(X, y)
+    sizes = [len(ParameterGrid(grid)) for _, _, grid in _models(0)]
+    assert [row["candidates"] for row in rows] == sizes
+    assert len(set(sizes)) > 1
 
 
 @pytest.mark.parametrize("name, written", [("curves.png", "curves.png"), ("curves", "curves.png")])
