@@ -853,7 +853,16 @@ def test_epoch_order_is_a_permutation_of_shuffled_blocks(block):
 
 @pytest.mark.parametrize(
     ("sparse", "batch_size", "expected"),
-    [(False, "auto", 16), (False, 64, 8), (True, "auto", 8), (False, 1, 8)],
+    [
+        (False, "auto", 16),  # 300 rows a batch
+        (False, 64, 8),
+        (False, 255, 8),
+        (False, 256, 16),
+        (False, 512, 32),
+        (False, 4096, 32),
+        (True, "auto", 8),
+        (False, 1, 8),
+    ],
 )
 def test_large_data_is_shuffled_in_blocks(monkeypatch, sparse, batch_size, expected):
     blocks = []
