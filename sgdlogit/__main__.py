@@ -3,8 +3,9 @@
 With no arguments, runs on two datasets scikit-learn ships (breast_cancer, digits); with
 ``--csv PATH --target COL``, on the numeric columns of a CSV file. Each model is a
 ``StandardScaler`` pipeline tuned by ``GridSearchCV`` on 75% of the data and scored on the
-remaining 25%; the table shows the best parameters, the cross-validated accuracy, the test
-accuracy and log-loss, the time of the grid search and the time to fit the best model.
+remaining 25%; the table shows the best parameters, the number of candidates searched, the
+cross-validated accuracy, the test accuracy and log-loss, the time of the grid search and the
+time to fit the best model.
 """
 
 import argparse

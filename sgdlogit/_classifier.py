@@ -55,10 +55,10 @@ DENSE_LIKE_DENSITY = 0.01
 # consecutive rows. Scattered single rows each wait for DRAM (an epoch over 800k x 100 rows
 # takes 1.6x longer than with blocks of 8, 2.3x than with blocks of 16, 2.8x than with
 # blocks of 32). Blocks of 8 keep small batches and single-sample updates well mixed;
-# larger batches take larger blocks, up to 32 rows, and still mix 16 random blocks each
-# (batches of 512 rows: blocks of 32). On data sorted by class the test log-loss then
-# stays within 0.01% (blocks of 16) and 0.02% (blocks of 32) of a shuffle of single rows,
-# see benchmarks/README.md; 4 blocks per batch cost 0.1%.
+# larger batches take larger blocks, up to 32 rows, so that batches of 128 rows or more
+# mix at least 16 random blocks (batches of 512 rows: blocks of 32). On data sorted by
+# class, blocks of 16 cost 0.01-0.02% of the test log-loss against single rows, blocks of
+# 32 another 0.005-0.012 points, 4 blocks per batch 0.1% (see benchmarks/README.md).
 SHUFFLE_BLOCK = 8
 MAX_SHUFFLE_BLOCK = 32
 BLOCKS_PER_BATCH = 16
@@ -141,8 +141,8 @@ def _passes_check_array(X):
 
 
 def _shuffle_block(batch_size):
-    """Rows per shuffled block of large data: a power of two from 8 to 32, 16 per batch."""
-    per_batch = max(1, batch_size // BLOCKS_PER_BATCH)
+    """Rows per shuffled block of large data: about batch_size / 16, a power of two, 8 to 32."""
+    per_batch = max(1, int(batch_size) // BLOCKS_PER_BATCH)
     return min(MAX_SHUFFLE_BLOCK, max(SHUFFLE_BLOCK, 1 << (per_batch.bit_length() - 1)))
 
 
@@ -384,9 +384,10 @@ class SGDLogitClassifier(
     shuffle : bool, default=True
         Visit the samples in a new random order every epoch. When ``X`` is larger than
         32 MB, the order shuffles blocks of consecutive rows rather than single rows:
-        scattered rows would each miss the CPU caches (epochs 2.3x slower on 800,000 x 100
-        rows). Blocks have 8 rows, or 16 for batches of 256 to 511 rows and 32 for larger
-        batches (a batch still mixes 16 random blocks).
+        scattered rows would each miss the CPU caches (on 800,000 x 100 rows, epochs 2.3x
+        slower than in blocks of 16, 2.8x than in blocks of 32). Blocks have 8 rows, or 16
+        for batches of 256 to 511 rows and 32 for larger batches (batches of 128 rows or
+        more mix at least 16 random blocks).
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into the sample weights.
     warm_start : bool, default=False

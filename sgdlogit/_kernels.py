@@ -113,10 +113,11 @@ def _prefetch(typingctx, array, index):
             ir.FunctionType(ir.VoidType(), [byte_pointer, int32, int32, int32]),
             "llvm.prefetch.p0",
         )
-        # read access, locality 2 (x86 prefetcht1: into L2, not L1), data cache. The
-        # rows prefetched ahead would crowd the first-level cache: D1 epochs (800,000 x
-        # 100 rows in shuffled blocks of 16) took 110 ns a row on one thread with
-        # prefetcht0, 65 with prefetcht1; rows in order 85 against 40 (AMD EPYC).
+        # read access, locality 2 (x86 prefetcht1: into L2, not L1), data cache. Into
+        # L1, the rows prefetched ahead probably crowded it: the binary kernel over
+        # 800,000 x 100 float64 rows in shuffled blocks of 16 took 110 ns a row on one
+        # thread with prefetcht0, 65 with prefetcht1; rows in order 85 against 40 (an AMD
+        # EPYC host; not measured on Intel).
         arguments = [builder.bitcast(pointer, byte_pointer)]
         arguments += [ir.Constant(int32, 0), ir.Constant(int32, 2), ir.Constant(int32, 1)]
         builder.call(function, arguments)

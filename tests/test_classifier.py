@@ -852,6 +852,15 @@ def test_epoch_order_is_a_permutation_of_shuffled_blocks(block):
 
 
 @pytest.mark.parametrize(
+    ("batch_size", "block"),
+    [(1, 8), (127, 8), (128, 8), (256, 16), (300, 16), (511, 16), (512, 32), (10**12, 32)],
+)
+def test_shuffle_block_keeps_16_blocks_a_batch_within_8_to_32_rows(batch_size, block):
+    assert _classifier._shuffle_block(batch_size) == block
+    assert _classifier._shuffle_block(np.int64(batch_size)) == block  # numpy ints too
+
+
+@pytest.mark.parametrize(
     ("sparse", "batch_size", "expected"),
     [
         (False, "auto", 16),  # 300 rows a batch

@@ -1,0 +1,64 @@
+"""Nanoseconds per row of one dense binary epoch, by shuffle block, dtype and threads.
+
+Calls the epoch kernel directly (no estimator around it) on standard-normal rows, as D1's:
+``python benchmarks/epoch_rows.py [--rows 800000] [--features 100] [--blocks 1 8 16 32]``.
+Rows of the order are visited in shuffled blocks of that many consecutive rows (``n`` for
+rows in storage order); the first epoch is a warm-up, the median of the others is printed.
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+from sgdlogit import _training as training
+
+
+def ns_per_row(X, y, block, n_chunks, batch_size, n_epochs, rng):
+    """Median time per row of ``n_epochs`` epochs after a warm-up, in nanoseconds."""
+    n_rows, n_features = X.shape
+    state = training.TrainingState.zeros(
+        1, n_features, X.dtype, l1=False, adaptive=False, average=False
+    )
+    hyper = training.make_hyper(
+        alpha=1e-5, penalty="l2", l1_ratio=0.15, momentum=0.0, solver="sgd",
+        fit_intercept=True, intercept_scale=1.0,
+    )  # fmt: skip
+    run = training.make_epoch_runner(
+        X, y, np.ones(n_rows, X.dtype), state, hyper, batch_size, n_chunks
+    )
+    steps = np.full(-(-n_rows // batch_size), 1e-3)
+    rows = np.arange(n_rows)
+    times = []
+    for _ in range(n_epochs + 1):
+        order = training.epoch_order(rows, rng, block)
+        start = time.perf_counter()
+        run(order, steps, np.iinfo(np.int64).max)
+        times.append(time.perf_counter() - start)
+    return np.median(times[1:]) / n_rows * 1e9
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=800_000)
+    parser.add_argument("--features", type=int, default=100)
+    parser.add_argument("--blocks", type=int, nargs="+", default=[1, 8, 16, 32])
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--epochs", type=int, default=6)
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(0)
+    X64 = rng.standard_normal((args.rows, args.features))
+    y = (X64 @ rng.standard_normal(args.features) > 0).astype(np.int32)
+    for dtype in (np.float64, np.float32):
+        X = X64.astype(dtype, copy=False)
+        for n_chunks in (1, 2):
+            cells = [
+                f"block {block}: "
+                f"{ns_per_row(X, y, block, n_chunks, args.batch_size, args.epochs, rng):.1f}"
+                for block in args.blocks
+            ]
+            print(f"{np.dtype(dtype).name}, {n_chunks} chunk(s), ns/row:", ", ".join(cells))
+
+
+if __name__ == "__main__":
+    main()
