@@ -1203,19 +1203,20 @@ class SGDLogitClassifier(
             raise ValueError("coef_init and intercept_init must be finite.")
         return coef, intercept
 
-    def _batch_setting(self):
-        """What the resolved batch size follows: ``batch_size``, and the optimizer with 'auto'.
+    def _momentum_or_adam(self):
+        """Whether updates go through momentum or Adam, which move every coefficient."""
+        return self.solver == "adam" or self.momentum > 0
 
-        Momentum and Adam move every coefficient at every update; Adam takes smaller batches.
-        """
+    def _batch_setting(self):
+        """What the resolved batch size follows: ``batch_size``, and the optimizer with 'auto'."""
         if self.batch_size == "auto":
-            return ("auto", self.solver, self.momentum > 0)
+            return ("auto", self.solver, self._momentum_or_adam())
         return self.batch_size
 
     def _resolved_batch_size(self, n_samples, text_like):
         if self.batch_size == "auto":
             # momentum and Adam move every coefficient at every update, sparse rows or not
-            if text_like and self.solver == "sgd" and self.momentum == 0:
+            if text_like and not self._momentum_or_adam():
                 return 1
             low, high = AUTO_BATCH_RANGE
             if self.solver == "adam":
@@ -1235,13 +1236,12 @@ class SGDLogitClassifier(
         step_batch = min(batch_size, train_rows.shape[0])
         self._average_from = self._resolved_average(text_like)
         self._average_setting = self.average
-        adaptive = self.solver == "adam" or self.momentum > 0
         state = TrainingState.zeros(
             n_outputs,
             X.shape[1],
             X.dtype,
             l1=self.penalty in ("l1", "elasticnet") and self.alpha > 0,
-            adaptive=adaptive,
+            adaptive=self._momentum_or_adam(),
             average=bool(self._average_from),
         )
         if init is not None:
