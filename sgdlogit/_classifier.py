@@ -250,23 +250,26 @@ def _positive_sum(weights):
 
 
 def _encode_labels(y):
-    """Sorted classes of ``y`` and the class index of every label (int32, as the kernels take).
+    """Sorted classes of ``y``, the class index of every label, and each class's count.
 
-    Small-range integer labels (the usual case) are counted, O(n); others go through
-    ``np.unique``, which hashes (cheaper than a sort of a million labels).
+    The indices are int32, as the kernels take them. Small-range integer labels (the usual
+    case) are counted, O(n), and the counts serve twice; others go through ``np.unique``,
+    which hashes (cheaper than a sort of a million labels).
     """
     if y.dtype.kind in "iu" and y.size:
         low, high = int(y.min()), int(y.max())
         bounds = np.iinfo(np.intp)
         if high - low < max(1024, y.size) and bounds.min <= low and high <= bounds.max:
             offset = y.astype(np.intp, copy=False) - low
-            present = np.bincount(offset, minlength=high - low + 1) > 0
+            counts = np.bincount(offset, minlength=high - low + 1)
+            present = counts > 0
             classes = (np.flatnonzero(present) + low).astype(y.dtype)
             # class index of each value in [low, high]
             position = (np.cumsum(present) - 1).astype(np.int32)
-            return classes, position[offset]
+            return classes, position[offset], counts[present]
     classes = np.unique(y)
-    return classes, np.searchsorted(classes, y).astype(np.int32)
+    y_index = np.searchsorted(classes, y).astype(np.int32)
+    return classes, y_index, np.bincount(y_index, minlength=classes.shape[0])
 
 
 class _DivergenceError(ValueError):
@@ -618,7 +621,7 @@ class SGDLogitClassifier(
         _check_csr_structure(X)
         task = FitTask(self, X, y, sample_weight, task_name="fit", max_epochs=self.max_iter)
         _check_labels(y)
-        classes, y_index = _encode_labels(y)
+        classes, y_index, counts = _encode_labels(y)
         if classes.shape[0] < 2:
             raise ValueError(
                 f"The number of classes has to be greater than one; got {classes.shape[0]} class"
@@ -626,7 +629,6 @@ class SGDLogitClassifier(
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        counts = np.bincount(y_index, minlength=classes.shape[0])
         sample_weight = self._fold_class_weight(
             sample_weight, classes, y_index, counts, whole_data=True
         )

@@ -653,6 +653,34 @@ def test_sample_weight_routing_through_grid_search():
     assert (search.predict(X) == 1).mean() > (unweighted.predict(X) == 1).mean()
 
 
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.array([3, 7, 3, 3, 9, 7], dtype=np.int8),  # small-range integers: counted
+        np.array([-(2**62), 5, 5, 2**62], dtype=np.int64),  # too wide a range: np.unique
+        np.array(["b", "a", "c", "a", "a"]),
+        np.array([0.5, -1.0, 0.5]),
+    ],
+)
+def test_encode_labels_gives_classes_indices_and_counts(y):
+    classes, y_index, counts = _classifier._encode_labels(y)
+    expected_classes, expected_index, expected_counts = np.unique(
+        y, return_inverse=True, return_counts=True
+    )
+    np.testing.assert_array_equal(classes, expected_classes)
+    assert classes.dtype == y.dtype
+    np.testing.assert_array_equal(y_index, expected_index)
+    assert y_index.dtype == np.int32
+    np.testing.assert_array_equal(counts, expected_counts)
+
+
+def test_fit_keeps_the_class_counts_for_a_later_balanced_partial_fit():
+    y = np.array([0, 2, 2, 5, 5, 5] * 20)
+    X = np.random.default_rng(0).normal(size=(y.shape[0], 3))
+    clf = SGDLogitClassifier(random_state=0, max_iter=2, tol=None).fit(X, y)
+    np.testing.assert_array_equal(clf._class_counts, [20, 40, 60])
+
+
 def test_class_weight_balanced_in_partial_fit_uses_running_frequencies():
     X, y = make_classification(n_samples=600, n_features=5, weights=[0.9], random_state=0)
     clf = SGDLogitClassifier(class_weight="balanced", random_state=0)
