@@ -4,14 +4,45 @@ Calls the epoch kernel directly (no estimator around it) on standard-normal rows
 ``python benchmarks/epoch_rows.py [--rows 800000] [--features 100] [--blocks 1 8 16 32]``.
 Rows of the order are visited in shuffled blocks of that many consecutive rows (``n`` for
 rows in storage order); the first epoch is a warm-up, the median of the others is printed.
+A last line gives, for the same orders, a plain read of the rows with the kernel's
+prefetching (``PREFETCH_AHEAD`` rows ahead, into L2) on one thread: the memory floor of
+that visiting order, which the one-chunk kernel can at best reach.
 """
 
 import argparse
 import time
 
 import numpy as np
+from numba import njit
 
+from sgdlogit import _kernels as kernels
 from sgdlogit import _training as training
+
+
+@njit(nogil=True, fastmath={"reassoc"})
+def _read_in_order(X, order):
+    """Sum of the rows of ``X`` visited in ``order``, prefetched as the epoch kernel does."""
+    total = 0.0
+    n_order = order.shape[0]
+    for r in range(n_order):
+        if r + kernels.PREFETCH_AHEAD < n_order:
+            kernels._prefetch_span(X[order[r + kernels.PREFETCH_AHEAD]], 0, X.shape[1])
+        x = X[order[r]]
+        for j in range(x.shape[0]):
+            total += x[j]
+    return total
+
+
+def read_ns_per_row(X, block, n_epochs, rng):
+    """Median time per row of reading ``X`` in shuffled blocks of ``block`` rows, in ns."""
+    rows = np.arange(X.shape[0])
+    times = []
+    for _ in range(n_epochs + 1):
+        order = training.epoch_order(rows, rng, block)
+        start = time.perf_counter()
+        _read_in_order(X, order)
+        times.append(time.perf_counter() - start)
+    return np.median(times[1:]) / X.shape[0] * 1e9
 
 
 def ns_per_row(X, y, block, n_chunks, batch_size, n_epochs, rng):
@@ -58,6 +89,11 @@ def main(argv=None):
                 for block in args.blocks
             ]
             print(f"{np.dtype(dtype).name}, {n_chunks} chunk(s), ns/row:", ", ".join(cells))
+        reads = [
+            f"block {block}: {read_ns_per_row(X, block, args.epochs, rng):.1f}"
+            for block in args.blocks
+        ]
+        print(f"{np.dtype(dtype).name}, plain read, 1 thread, ns/row:", ", ".join(reads))
 
 
 if __name__ == "__main__":
