@@ -550,17 +550,28 @@ def _position_ahead(r, stop, next_first):
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
-def _row_pair(X, sample_weight, order, r, stop, next_first):
+def _row_pair(X, y, sample_weight, order, r, stop, next_first):
     """The rows at positions ``r`` and ``r + 1`` of a chunk, and the weight of the second.
 
     An odd row out (``r + 1 == stop``) is paired with itself at weight zero. Prefetches the
-    two rows ``PREFETCH_AHEAD`` positions on (see :func:`_position_ahead`).
+    two rows ``PREFETCH_AHEAD`` positions on (see :func:`_position_ahead`), and the label
+    and weight of the first: in shuffled blocks, the first row of each block found those
+    out of cache, and every jump stalled the loop on them (800,000 x 100 rows in blocks of
+    32, one thread: float64 52 -> 46 ns a row, float32 37 -> 31). Blocks have an even
+    number of rows and chunks start at even positions, so a pair never straddles two
+    blocks and the second row's label and weight share the first one's cache line (or
+    the next).
     """
     n_order = order.shape[0]
-    for s in range(r, r + 2):
-        ahead = _position_ahead(s, stop, next_first)
-        if ahead < n_order:
-            _prefetch_span(X[order[ahead]], 0, X.shape[1])
+    ahead = _position_ahead(r, stop, next_first)
+    if ahead < n_order:
+        row = order[ahead]
+        _prefetch_span(X[row], 0, X.shape[1])
+        _prefetch(y, row)
+        _prefetch(sample_weight, row)
+    ahead = _position_ahead(r + 1, stop, next_first)
+    if ahead < n_order:
+        _prefetch_span(X[order[ahead]], 0, X.shape[1])
     i = order[r]
     odd = r + 1 == stop
     i2 = i if odd else order[r + 1]
@@ -639,7 +650,7 @@ def _binary_rows(
     n_features = w.shape[0] - 1
     if first >= stop:
         return
-    i, i2, weight2 = _row_pair(X, sample_weight, order, first, stop, next_first)
+    i, i2, weight2 = _row_pair(X, y, sample_weight, order, first, stop, next_first)
     x = X[i]
     x2 = X[i2]
     acc = _zero_like(x)
@@ -662,7 +673,7 @@ def _binary_rows(
         nacc = _zero_like(x)
         nacc2 = _zero_like(x)
         if r + 2 < stop:
-            ni, ni2, nweight2 = _row_pair(X, sample_weight, order, r + 2, stop, next_first)
+            ni, ni2, nweight2 = _row_pair(X, y, sample_weight, order, r + 2, stop, next_first)
             nx = X[ni]
             nx2 = X[ni2]
             for j in range(n_features):
@@ -688,7 +699,7 @@ def _multinomial_rows(
     n_features = W.shape[1] - 1
     intercept = W[:, n_features]
     for r in range(first, stop, 2):
-        i, i2, weight2 = _row_pair(X, sample_weight, order, r, stop, next_first)
+        i, i2, weight2 = _row_pair(X, y, sample_weight, order, r, stop, next_first)
         x = X[i]
         x2 = X[i2]
         _score_pair(x, x2, W, scale, intercept, z, z2)
@@ -1153,6 +1164,20 @@ def _prefetch_csr_row(data, indices, indptr, i):
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
+def _prefetch_csr_pointer(indptr, y, sample_weight, i):
+    """Prefetch the row pointer, label and weight of row ``i``.
+
+    Called ``CSR_PREFETCH_AHEAD`` rows before :func:`_prefetch_csr_row` reads the same
+    pointer: shuffled rows sit at random places in these three arrays too, and every
+    row's pointer, label and weight missed the cache (D3's default fit, 14 epochs over
+    400,000 text rows in blocks of 8: 1.40-1.47 -> 1.11-1.21 s).
+    """
+    _prefetch(indptr, i)
+    _prefetch(y, i)
+    _prefetch(sample_weight, i)
+
+
+@njit(inline="always", nogil=True, cache=CACHE)
 def _flush_average(W, scale_sum, avg, marks, j):
     """Bring feature ``j`` of the lazily averaged sum up to date (CSR plain SGD).
 
@@ -1256,6 +1281,10 @@ def csr_epoch(
         eta = steps[b]
         inv_size = 1.0 / size
         for r in range(size):
+            if start + r + 2 * CSR_PREFETCH_AHEAD < n_rows:
+                _prefetch_csr_pointer(
+                    indptr, y, sample_weight, order[start + r + 2 * CSR_PREFETCH_AHEAD]
+                )
             if start + r + CSR_PREFETCH_AHEAD < n_rows:
                 _prefetch_csr_row(data, indices, indptr, order[start + r + CSR_PREFETCH_AHEAD])
             i = order[start + r]
