@@ -33,16 +33,26 @@ def _read_in_order(X, order):
     return total
 
 
-def read_ns_per_row(X, block, n_epochs, rng):
-    """Median time per row of reading ``X`` in shuffled blocks of ``block`` rows, in ns."""
-    rows = np.arange(X.shape[0])
+def _median_ns_per_row(n_rows, block, n_epochs, rng, visit):
+    """Median time per row of ``visit(order)`` over ``n_epochs`` orders after a warm-up, in ns.
+
+    Each order visits the ``n_rows`` rows in shuffled blocks of ``block`` rows.
+    """
+    rows = np.arange(n_rows)
     times = []
     for _ in range(n_epochs + 1):
         order = training.epoch_order(rows, rng, block)
         start = time.perf_counter()
-        _read_in_order(X, order)
+        visit(order)
         times.append(time.perf_counter() - start)
-    return np.median(times[1:]) / X.shape[0] * 1e9
+    return np.median(times[1:]) / n_rows * 1e9
+
+
+def read_ns_per_row(X, block, n_epochs, rng):
+    """Median time per row of reading ``X`` in shuffled blocks of ``block`` rows, in ns."""
+    return _median_ns_per_row(
+        X.shape[0], block, n_epochs, rng, lambda order: _read_in_order(X, order)
+    )
 
 
 def ns_per_row(X, y, block, n_chunks, batch_size, n_epochs, rng):
@@ -59,14 +69,10 @@ def ns_per_row(X, y, block, n_chunks, batch_size, n_epochs, rng):
         X, y, np.ones(n_rows, X.dtype), state, hyper, batch_size, n_chunks
     )
     steps = np.full(-(-n_rows // batch_size), 1e-3)
-    rows = np.arange(n_rows)
-    times = []
-    for _ in range(n_epochs + 1):
-        order = training.epoch_order(rows, rng, block)
-        start = time.perf_counter()
-        run(order, steps, np.iinfo(np.int64).max)
-        times.append(time.perf_counter() - start)
-    return np.median(times[1:]) / n_rows * 1e9
+    no_averaging = np.iinfo(np.int64).max
+    return _median_ns_per_row(
+        n_rows, block, n_epochs, rng, lambda order: run(order, steps, no_averaging)
+    )
 
 
 def main(argv=None):
