@@ -657,6 +657,9 @@ def test_sample_weight_routing_through_grid_search():
     "y",
     [
         np.array([3, 7, 3, 3, 9, 7], dtype=np.int8),  # small-range integers: counted
+        np.array([4, 2, 3, 3, 2], dtype=np.int16),  # filling their range: their own index
+        np.array([1, 0, 0, 1, 1], dtype=np.uint8),  # two values in a row: one count
+        np.array([-3, -2, -2, -2]),
         np.array([-(2**62), 5, 5, 2**62], dtype=np.int64),  # too wide a range: np.unique
         np.array(["b", "a", "c", "a", "a"]),
         np.array([0.5, -1.0, 0.5]),
