@@ -320,7 +320,7 @@ def make_epoch_runner(X, y_index, sample_weight, state, hyper, batch_size, n_chu
     buffers = (
         page_slots(n_chunks, (2 * n_outputs,), dtype, LOGITS_OFFSET),
         page_slots(n_chunks, (n_outputs, n_cols), dtype, GRADS_OFFSET),
-        page_slots(n_chunks, (2,), np.float64, LOSSES_OFFSET),
+        page_slots(n_chunks, (kernels.LOSS_COLUMNS,), np.float64, LOSSES_OFFSET),
         state.center,
         np.empty(n_outputs),
     )

@@ -241,7 +241,7 @@ def run_kernel(path, X, y, sw, order, batch_size, steps, first_averaged, model, 
     }[path]
     logits = np.empty((n_chunks, 2 * n_outputs), dtype=dtype)
     grads = np.empty((n_chunks, n_outputs, n_cols), dtype=dtype)
-    work = (np.empty((n_chunks, 8)), np.zeros(0), np.empty(n_outputs))
+    work = (np.empty((n_chunks, kernels.LOSS_COLUMNS)), np.zeros(0), np.empty(n_outputs))
     return kernel(X, *head, *model, logits, grads, *work)
 
 

@@ -82,7 +82,7 @@ def run_one_update(
     kernel = kernel if jit else kernels._dense_epoch.py_func
     grads = np.zeros((n_chunks, n_outputs, n_cols), dtype=dtype)
     logits = np.empty((n_chunks, 2 * n_outputs), dtype=dtype)
-    work = (np.empty((n_chunks, 8)), state.center, np.empty(n_outputs))
+    work = (np.empty((n_chunks, kernels.LOSS_COLUMNS)), state.center, np.empty(n_outputs))
     loss = kernel(X, *head, *model, logits, grads, *work)
     return state, grads[0], loss
 
@@ -215,6 +215,25 @@ def test_float32_kernel_matches_float64(rng, sparse):
     np.testing.assert_allclose(loss32, loss64, rtol=1e-5)
 
 
+@pytest.mark.parametrize("n_chunks", [1, 2])
+@pytest.mark.parametrize("n_rows", [1, 2, 15, 16, 17, 33, 50])
+def test_float32_binary_rows_by_groups_match_float64_by_pairs(rng, n_rows, n_chunks):
+    # float32 binary rows go by groups of GROUP_ROWS (the last one partial, an odd row out
+    # paired with itself), float64 ones by pairs: the same update and loss
+    X = rng.normal(size=(n_rows, 5)) * 3
+    y = rng.integers(0, 2, n_rows).astype(np.int32)
+    weights = rng.uniform(0.5, 2.0, n_rows)
+    W0 = rng.normal(size=(1, 6))
+    hyper = hyper_for("l2")
+    s64, _, loss64 = run_one_update(X, y, weights, W0, hyper, 0.1, n_chunks=n_chunks)
+    s32, _, loss32 = run_one_update(
+        X.astype(np.float32), y, weights.astype(np.float32), W0, hyper, 0.1, n_chunks=n_chunks
+    )
+    assert s32.W.dtype == np.float32
+    np.testing.assert_allclose(s32.W, s64.W, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(loss32, loss64, rtol=1e-5)
+
+
 def test_extreme_logits_give_finite_loss_and_bounded_gradient():
     """Logits far beyond exp's range: the loss stays finite and the derivative in [-1, 1]."""
     X = np.array([[1e200], [-1e200]])
@@ -276,7 +295,7 @@ def test_threads_handing_batches_over_match_the_serial_kernel(
         state = TrainingState.zeros(
             n_outputs, n_features, X.dtype, l1=True, adaptive=False, average=True
         )
-        shapes = ((2 * n_outputs,), (n_outputs, n_features + 1), (2,))
+        shapes = ((2 * n_outputs,), (n_outputs, n_features + 1), (kernels.LOSS_COLUMNS,))
         dtypes = (dtype, dtype, np.float64)
         if on_pages:  # as fits allocate them; NaN in the padding, which no kernel may read
             buffers = [
@@ -381,9 +400,35 @@ def test_dense_kernels_refuse_a_logits_buffer_too_narrow_for_a_pair_of_rows(rng)
     state = TrainingState.zeros(3, 3, X.dtype, l1=False, adaptive=False, average=False)
     model = (state.W, state.q, state.opt, state.avg, state.counters, hyper_for("l2", 0.01))
     head = (X, y, np.ones(20), np.arange(20), 4, np.full(5, 0.1), 10)
-    buffers = (np.empty((1, 5)), np.empty((1, 3, 4)), np.empty((1, 8)), np.zeros(0), np.empty(3))
+    buffers = (
+        np.empty((1, 5)),
+        np.empty((1, 3, 4)),
+        np.empty((1, kernels.LOSS_COLUMNS)),
+        np.zeros(0),
+        np.empty(3),
+    )
     for kernel in (kernels.dense_epoch, kernels.dense_epoch_parallel):
         with pytest.raises(ValueError, match="2 \\* n_outputs"):
+            kernel(*head, *model, *buffers)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_kernels_refuse_a_losses_buffer_too_narrow_for_a_group_of_rows(rng, dtype):
+    # float32 binary rows keep a group of rows in the chunk's row of losses
+    X = rng.normal(size=(40, 3)).astype(dtype)
+    y = rng.integers(0, 2, 40).astype(np.int32)
+    state = TrainingState.zeros(1, 3, X.dtype, l1=False, adaptive=False, average=False)
+    model = (state.W, state.q, state.opt, state.avg, state.counters, hyper_for("l2", 0.01))
+    head = (X, y, np.ones(40, dtype), np.arange(40), 32, np.full(2, 0.1), 10)
+    buffers = (
+        np.empty((1, 2), dtype),
+        np.empty((1, 1, 4), dtype),
+        np.empty((1, kernels.LOSS_COLUMNS - 1)),
+        np.zeros(0),
+        np.empty(1),
+    )
+    for kernel in (kernels.dense_epoch, kernels.dense_epoch_parallel):
+        with pytest.raises(ValueError, match="LOSS_COLUMNS"):
             kernel(*head, *model, *buffers)
 
 
@@ -424,7 +469,7 @@ def test_centered_updates_train_the_centered_model(
         kernel = kernels.dense_epoch_parallel if parallel else kernels.dense_epoch
         buffers = (
             np.empty((2, 2 * n_outputs)), np.empty((2, n_outputs, n_features + 1)),
-            np.empty((2, 2)), centered_at, np.empty(n_outputs),
+            np.empty((2, kernels.LOSS_COLUMNS)), centered_at, np.empty(n_outputs),
         )  # fmt: skip
         model = (state.W, state.q, state.opt, state.avg, state.counters, hyper)
         losses = [
