@@ -718,10 +718,11 @@ def _binary_rows_by_groups(
     derivatives of all its rows in one branch-free loop that runs in vector lanes (the
     exps, divisions and clips of eight rows at a time), then their losses row by row, and
     last the axpys by pairs, on rows still in cache. The same operations in the same order
-    as by pairs (the same results to the last bit). Used for float32, which is compute-bound: its epochs are 8-10% faster
-    (800,000 x 100 rows, one thread, blocks of 32: 29-30 instead of 31-32 ns a row);
-    float64, bound by memory, was 10-25% slower this way and keeps the pairs.
-    ``total`` is the chunk's row of ``losses``, which holds the group from ``LOGIT_AT`` on.
+    as by pairs, to the same results to the last bit. Used for float32, which is
+    compute-bound: its epochs are 8-10% faster (800,000 x 100 rows, one thread, blocks of
+    32: 29-30 instead of 31-32 ns a row); float64, bound by memory, was 10-25% slower this
+    way and keeps the pairs. ``total`` is the chunk's row of ``losses``, which holds the
+    group from ``LOGIT_AT`` on.
     """
     n_features = w.shape[0] - 1
     bias = w[n_features]
