@@ -801,7 +801,7 @@ def _multinomial_rows(
 ):
     """Add the loss gradient of rows ``order[first:stop]`` of a multinomial model to ``g``.
 
-    Rows go in pairs, as in :func:`_binary_rows`: their logits come from one pass over
+    Rows go in pairs, as in :func:`_binary_rows_by_pairs`: their logits come from one pass over
     ``W`` (:func:`_score_pair`), and ``g`` is read and written once per pair (D2, 10
     classes: 22 instead of 30 ms an epoch on one thread).
     """
