@@ -659,6 +659,20 @@ def _score_pair(x, x2, coef, scale, intercept, z, z2):
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
+def _pair_dots(w, x, x2, n_features):
+    """``(w[:n] @ x, w[:n] @ x2)`` with ``n = n_features``, in the dtype of ``x``.
+
+    One loop for both rows: each load of ``w`` serves two products.
+    """
+    acc = _zero_like(x)
+    acc2 = _zero_like(x)
+    for j in range(n_features):
+        acc += w[j] * x[j]
+        acc2 += w[j] * x2[j]
+    return acc, acc2
+
+
+@njit(inline="always", nogil=True, cache=CACHE)
 def _binary_rows_by_pairs(
     X, y, sample_weight, order, first, stop, next_first, w, scale, inv_size, total, g, z
 ):
@@ -676,11 +690,7 @@ def _binary_rows_by_pairs(
     i, i2, weight2 = _row_pair(X, y, sample_weight, order, first, stop, next_first)
     x = X[i]
     x2 = X[i2]
-    acc = _zero_like(x)
-    acc2 = _zero_like(x)
-    for j in range(n_features):
-        acc += w[j] * x[j]
-        acc2 += w[j] * x2[j]
+    acc, acc2 = _pair_dots(w, x, x2, n_features)
     for r in range(first, stop, 2):
         z[0] = _binary_dloss(
             acc * scale + w[n_features], y[i], sample_weight[i], inv_size, total, _exp_nonpositive
@@ -699,9 +709,7 @@ def _binary_rows_by_pairs(
             ni, ni2, nweight2 = _row_pair(X, y, sample_weight, order, r + 2, stop, next_first)
             nx = X[ni]
             nx2 = X[ni2]
-            for j in range(n_features):
-                nacc += w[j] * nx[j]
-                nacc2 += w[j] * nx2[j]
+            nacc, nacc2 = _pair_dots(w, nx, nx2, n_features)
         for j in range(n_features):
             g[j] += d * x[j] + d2 * x2[j]
         g[n_features] += d + d2
@@ -730,13 +738,7 @@ def _binary_rows_by_groups(
         n = min(GROUP_ROWS, stop - start)
         for p in range(0, n, 2):
             i, i2, weight2 = _row_pair(X, y, sample_weight, order, start + p, stop, next_first)
-            x = X[i]
-            x2 = X[i2]
-            acc = _zero_like(x)
-            acc2 = _zero_like(x)
-            for j in range(n_features):
-                acc += w[j] * x[j]
-                acc2 += w[j] * x2[j]
+            acc, acc2 = _pair_dots(w, X[i], X[i2], n_features)
             total[LOGIT_AT + p] = acc * scale + bias
             total[LOGIT_AT + p + 1] = acc2 * scale + bias
             total[LABEL_AT + p] = y[i]
