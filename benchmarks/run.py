@@ -46,6 +46,13 @@ TARGET = 1.01  # time to target: test log-loss within 1% of the optimum's
 # shared machine: their medians take this many runs, not --reps.
 SHORT_FIT_S = 0.1
 SHORT_FIT_RUNS = 21
+# The epoch and predict sections time each thing once per round, alternating, and take
+# the median of the rounds' ratios: 11 rounds of 21 calls per predict_proba.
+ROUNDS = 11
+CALLS_PER_ROUND = 21
+# Seconds for OpenBLAS's threads to stop spinning after a product (their timeout is 2^28
+# cycles, about 0.1 s here).
+BLAS_IDLE_S = 0.3
 
 
 # ----------------------------------------------------------------------------- methods
@@ -347,8 +354,22 @@ def huge_page_share(X):
     return min(backed / X.nbytes, 1.0)
 
 
+def _rounds(quick, reps):
+    """Rounds of the interleaved timings: a ratio is taken in each round, then the median."""
+    return 2 if quick else max(reps, ROUNDS)
+
+
+def _median_and_range(values):
+    return float(np.median(values)), [float(np.min(values)), float(np.max(values))]
+
+
 def epoch_vs_bandwidth(quick, reps):
-    """One epoch of the default fit against a streaming read of X (numba, 1 and 2 threads)."""
+    """One epoch of the default fit against a streaming read of X (numba, 1 and 2 threads).
+
+    Both dtypes of D1 stay loaded and are timed in the same rounds (reads, then an epoch of
+    each fit), so that every ratio, epoch against read and float32 against float64, compares
+    timings taken seconds apart: the host's speed drifts over minutes.
+    """
     import numba
     from numba import njit, prange
 
@@ -370,48 +391,64 @@ def epoch_vs_bandwidth(quick, reps):
             total += row
         return total
 
-    results = []
-    for name in ("D1", "D1f32"):
-        data = datasets.load(name, quick)
-        X, y = data["X_train"], data["y_train"]
-        read_serial(X)
-        read_parallel(X)
-        reads = {}
-        for label, function in (("1 thread", read_serial), ("2 threads", read_parallel)):
-            timings = []
-            for _ in range(max(reps, 3)):
+    names = ("D1", "D1f32")
+    fits = (("defaults", {}), ("n_jobs=2", {"n_jobs": 2}))
+    data = {name: datasets.load(name, quick) for name in names}
+    for name in names:
+        read_serial(data[name]["X_train"])
+        read_parallel(data[name]["X_train"])
+    timings = {}  # (name, what) -> one timing per round
+    for _ in range(_rounds(quick, reps)):
+        for name in names:
+            X, y = data[name]["X_train"], data[name]["y_train"]
+            for label, function in (("read 1t", read_serial), ("read 2t", read_parallel)):
                 start = time.perf_counter()
                 function(X)
-                timings.append(time.perf_counter() - start)
-            reads[label] = float(np.median(timings))
-        for label, params in (("defaults", {}), ("n_jobs=2", {"n_jobs": 2})):
-            per_epoch = []
-            for _ in range(max(reps, 3)):
+                timings.setdefault((name, label), []).append(time.perf_counter() - start)
+            for label, params in fits:
                 one = fit_untraced(
                     SGDLogitClassifier(max_iter=1, tol=None, random_state=0, **params), X, y
                 )[1]
                 three = fit_untraced(
                     SGDLogitClassifier(max_iter=3, tol=None, random_state=0, **params), X, y
                 )[1]
-                per_epoch.append((three - one) / 2)
-            epoch = float(np.median(per_epoch))
-            results.append(
-                {
-                    "data": name,
-                    "fit": label,
-                    "huge_pages": huge_page_share(X),
-                    "epoch_s": epoch,
-                    "read_1t_s": reads["1 thread"],
-                    "read_2t_s": reads["2 threads"],
-                    "vs_read_2t": epoch / reads["2 threads"],
-                    "GBps_read_2t": datasets.nbytes(X) / reads["2 threads"] / 1e9,
-                }
-            )
-            share = results[-1]["huge_pages"]
+                timings.setdefault((name, label), []).append((three - one) / 2)
+
+    results = []
+    for name in names:
+        X = data[name]["X_train"]
+        read_2t = np.array(timings[(name, "read 2t")])
+        for label, _ in fits:
+            epochs = np.array(timings[(name, label)])
+            vs_read, vs_read_range = _median_and_range(epochs / read_2t)
+            row = {
+                "data": name,
+                "fit": label,
+                "huge_pages": huge_page_share(X),
+                "epoch_s": float(np.median(epochs)),
+                "read_1t_s": float(np.median(timings[(name, "read 1t")])),
+                "read_2t_s": float(np.median(read_2t)),
+                "vs_read_2t": vs_read,
+                "vs_read_2t_range": vs_read_range,
+                "GBps_read_2t": datasets.nbytes(X) / float(np.median(read_2t)) / 1e9,
+                "rounds": len(epochs),
+            }
+            if name == "D1f32":
+                per_round = epochs / np.array(timings[("D1", label)])
+                row["vs_float64"], row["vs_float64_range"] = _median_and_range(per_round)
+            results.append(row)
+            share = row["huge_pages"]
             print(
-                f"  {name} {label}: epoch {epoch * 1e3:.1f} ms, read "
-                f"{reads['2 threads'] * 1e3:.1f} ms (2 thr) / {reads['1 thread'] * 1e3:.1f} ms"
-                + ("" if share is None else f" (X in huge pages: {share:.0%})"),
+                f"  {name} {label}: epoch {row['epoch_s'] * 1e3:.1f} ms, read "
+                f"{row['read_2t_s'] * 1e3:.1f} ms (2 thr) / {row['read_1t_s'] * 1e3:.1f} ms"
+                + ("" if share is None else f" (X in huge pages: {share:.0%})")
+                + f"; × read {vs_read:.2f} ({vs_read_range[0]:.2f}–{vs_read_range[1]:.2f})"
+                + (
+                    f"; × float64 {row['vs_float64']:.2f} "
+                    f"({row['vs_float64_range'][0]:.2f}–{row['vs_float64_range'][1]:.2f})"
+                    if "vs_float64" in row
+                    else ""
+                ),
                 flush=True,
             )
     del numba
@@ -474,7 +511,10 @@ def predict_speed_on(name, quick, reps):
     """predict_proba on one thread (the default) and on two, against numpy's ``X @ coef_.T``.
 
     numpy's product runs on every core BLAS has (two here); ``n_jobs=2`` gives
-    predict_proba as many threads.
+    predict_proba as many threads. The three are timed in rounds, each a block of calls
+    of each (a few ms per call), and the ratios are the medians of the rounds' ratios.
+    Every round ends with a pause: OpenBLAS's threads keep spinning for a while after a
+    product, and took the cores of the next round's calls (ratios of 2 to 8 without it).
     """
     data = datasets.load(name, quick)
     X = data["X_test"]
@@ -483,27 +523,35 @@ def predict_speed_on(name, quick, reps):
         clf = SGDLogitClassifier(max_iter=1, tol=None, random_state=0, n_jobs=n_jobs)
         models[n_jobs] = clf.fit(data["X_train"], data["y_train"])
     coef = models[None].coef_
-    timings = {"predict_proba": [], "predict_proba n_jobs=2": [], "X @ coef_.T": []}
     calls = {
         "predict_proba": lambda: models[None].predict_proba(X),
         "predict_proba n_jobs=2": lambda: models[2].predict_proba(X),
         "X @ coef_.T": lambda: X @ coef.T,
     }
-    # Each call is timed in a block of its own, BLAS last: OpenBLAS threads keep spinning
-    # after a product and take the cores of whatever runs next. Calls take milliseconds:
-    # 101 of each cost a second and steady the medians (15 moved the ratio by 0.1).
-    for key, call in calls.items():
-        call()
-        for _ in range(max(101, reps)):
-            start = time.perf_counter()
+    timings = {key: [] for key in calls}  # the median of each round's block
+    for _ in range(_rounds(quick, reps)):
+        for key, call in calls.items():
             call()
-            timings[key].append(time.perf_counter() - start)
+            block = []
+            for _ in range(3 if quick else CALLS_PER_ROUND):
+                start = time.perf_counter()
+                call()
+                block.append(time.perf_counter() - start)
+            timings[key].append(np.median(block))
+        time.sleep(0 if quick else BLAS_IDLE_S)
+    blas = np.array(timings["X @ coef_.T"])
     result = {key: float(np.median(value)) for key, value in timings.items()}
-    result["ratio"] = result["predict_proba"] / result["X @ coef_.T"]
-    result["ratio_2_threads"] = result["predict_proba n_jobs=2"] / result["X @ coef_.T"]
+    result["ratio"], result["ratio_range"] = _median_and_range(
+        np.array(timings["predict_proba"]) / blas
+    )
+    result["ratio_2_threads"], result["ratio_2_threads_range"] = _median_and_range(
+        np.array(timings["predict_proba n_jobs=2"]) / blas
+    )
+    result["rounds"] = len(blas)
+    low, high = result["ratio_2_threads_range"]
     print(
         f"  {name}: predict_proba / (X @ coef_.T) = {result['ratio']:.2f} (1 thread), "
-        f"{result['ratio_2_threads']:.2f} (n_jobs=2)",
+        f"{result['ratio_2_threads']:.2f} (n_jobs=2; rounds {low:.2f}–{high:.2f})",
         flush=True,
     )
     return result
@@ -599,17 +647,28 @@ def markdown(report):
         lines += ["## Epoch time against a streaming read of X_train", ""]
         lines += [
             "| data | fit | epoch ms | read ms, 2 threads | read ms, 1 thread | × read (2 thr) "
-            "| X in huge pages |"
+            "| × float64 | X in huge pages |"
         ]
-        lines += ["|---|---|---|---|---|---|---|"]
+        lines += ["|---|---|---|---|---|---|---|---|"]
         for e in report["epochs"]:
             share = e.get("huge_pages")
+            low, high = e["vs_read_2t_range"]
+            vs64 = "—"
+            if "vs_float64" in e:
+                vs64 = f"{e['vs_float64']:.2f} ({e['vs_float64_range'][0]:.2f}–"
+                vs64 += f"{e['vs_float64_range'][1]:.2f})"
             lines.append(
                 f"| {e['data']} | {e['fit']} | {e['epoch_s'] * 1e3:.1f} | "
                 f"{e['read_2t_s'] * 1e3:.1f} | {e['read_1t_s'] * 1e3:.1f} | "
-                f"{e['vs_read_2t']:.2f} | {'n/a' if share is None else f'{share:.0%}'} |"
+                f"{e['vs_read_2t']:.2f} ({low:.2f}–{high:.2f}) | {vs64} | "
+                f"{'n/a' if share is None else f'{share:.0%}'} |"
             )
-        lines.append("")
+        lines += [
+            "",
+            f"Medians of {report['epochs'][0]['rounds']} rounds (in brackets: the rounds' "
+            "range); the ratios are taken in each round.",
+            "",
+        ]
     if report.get("startup"):
         s = report["startup"]
         lines += [
@@ -629,7 +688,8 @@ def markdown(report):
                 f"{p['X @ coef_.T'] * 1e3:.1f} ms; predict_proba "
                 f"{p['predict_proba'] * 1e3:.1f} ms on 1 thread (ratio {p['ratio']:.2f}), "
                 f"{p['predict_proba n_jobs=2'] * 1e3:.1f} ms with n_jobs=2 "
-                f"(ratio {p['ratio_2_threads']:.2f})"
+                f"(ratio {p['ratio_2_threads']:.2f}, rounds {p['ratio_2_threads_range'][0]:.2f}"
+                f"–{p['ratio_2_threads_range'][1]:.2f}); medians of {p['rounds']} rounds"
             )
         lines.append("")
     if report.get("grid"):
