@@ -78,12 +78,24 @@ def _numba_finds_a_cache(py_file):
     return True
 
 
+# Whether numba can cache, per directory of modules of kernels (the answer, and the
+# warning, once for every module of the package).
+_CACHING_POSSIBLE = {}
+
+
 def caching_possible(py_file):
     """Make sure numba can cache the functions of ``py_file``; False if it cannot.
 
-    Called once, before the kernels are defined, so that their decorators get
-    ``cache=False`` rather than an error.
+    Called by each module of kernels before they are defined, so that their decorators
+    get ``cache=False`` rather than an error. Worked out once per directory.
     """
+    directory = os.path.dirname(os.path.abspath(py_file))
+    if directory not in _CACHING_POSSIBLE:
+        _CACHING_POSSIBLE[directory] = _make_caching_possible(py_file)
+    return _CACHING_POSSIBLE[directory]
+
+
+def _make_caching_possible(py_file):
     try:
         if _numba_finds_a_cache(py_file):
             return True
@@ -103,6 +115,6 @@ def caching_possible(py_file):
         "writable. They will be compiled in every process, which takes seconds; set "
         "NUMBA_CACHE_DIR to a writable directory to avoid that.",
         RuntimeWarning,
-        stacklevel=2,
+        stacklevel=3,
     )
     return False

@@ -49,17 +49,6 @@ CENTERING_ROUNDING = 1e-2
 CENTERING_MIN_ROWS = 10
 
 
-def _norm(v):
-    # einsum, not BLAS (see _matvec)
-    return float(np.sqrt(np.einsum("i,i->", v, v)))
-
-
-def _matvec(X, v):
-    # einsum for dense X: a BLAS call spins up BLAS threads, which then compete with the
-    # other fits of a threaded GridSearchCV for the cores
-    return X @ v if sp.issparse(X) else np.einsum("ij,j->i", X, v)
-
-
 def _used_columns(X):
     """``X`` without its all-zero columns (same eigenvalues), and the columns kept.
 
@@ -75,33 +64,35 @@ def _used_columns(X):
     return (X, None) if used.shape[0] == X.shape[1] else (X[:, used], used)
 
 
-def _top_eigenvalue(X, weights, ones, start, curvature):
-    """Largest eigenvalue of ``sum_i weights_i [x_i, ones] [x_i, ones]^T`` (power iteration).
+def _top_eigenvalue(X, weights, column, start, spread, batch_size):
+    """``(eigenvalue, iterations)``: the top eigenvalue of ``sum_i w_i [x_i, c] [x_i, c]^T``.
 
-    ``start`` is a random start vector (a fixed one can be orthogonal to every row) with an
-    entry for every column and the intercept. The iteration stops once ``curvature`` of the
-    eigenvalue (the batch curvature it gives) moves by less than ``_POWER_TOLERANCE``:
-    the step needs the batch curvature to a few digits, and where the rows' own norms
-    dominate it (wide data, whose power iteration converges slowly) fewer iterations do.
+    ``c`` is ``column``, the intercept's column; ``iterations`` counts the power iterations
+    that found the eigenvalue. ``start`` is a random start vector (a fixed one can be
+    orthogonal to every row) with an entry for every column and the intercept. The
+    iteration stops once the batch curvature the eigenvalue gives,
+    ``eigenvalue + max(spread - eigenvalue, 0) / batch_size``, moves by less than
+    ``_POWER_TOLERANCE`` of itself: the step needs it to a few digits, and where the rows'
+    own norms dominate it (wide data, whose power iteration converges slowly) fewer
+    iterations do. A compiled kernel (numpy calls, one per product, cost more than the
+    arithmetic on the sampled rows) and no BLAS: its threads would compete with the other
+    fits of a threaded GridSearchCV for the cores.
     """
+    from sgdlogit import _power_iteration as power
+
     v = start.copy()
     X, used = _used_columns(X)
     if used is not None:
         v = np.append(v[used], v[-1])
-    eigenvalue = 0.0
-    for _ in range(_POWER_ITERATIONS):
-        length = _norm(v)
-        if length == 0.0:
-            break
-        v /= length
-        u = _matvec(X, v[:-1]) + ones * v[-1]
-        wu = weights * u
-        v = np.append(_matvec(X.T, wu), ones * wu.sum())
-        previous, eigenvalue = eigenvalue, _norm(v)
-        change = abs(curvature(eigenvalue) - curvature(previous))
-        if change <= _POWER_TOLERANCE * curvature(eigenvalue):
-            break
-    return eigenvalue
+    settings = (float(spread), int(batch_size), _POWER_TOLERANCE, _POWER_ITERATIONS)
+    weights = np.ascontiguousarray(weights, dtype=np.float64)
+    if sp.issparse(X):
+        indices = X.indices.astype(np.intp)
+        indptr = X.indptr.astype(np.intp)
+        data = np.ascontiguousarray(X.data, dtype=np.float64)
+        return power.top_eigenvalue_csr(data, indices, indptr, weights, column, v, *settings)
+    rows = np.ascontiguousarray(X, dtype=np.float64)
+    return power.top_eigenvalue_dense(rows, weights, column, v, *settings)
 
 
 def _rows_of(values, rows):
@@ -373,10 +364,12 @@ def _batch_curvature(X, nnz, peak, weights, relative, batch_size, fit_intercept,
             float(np.einsum("i,i,i->", weights, row_curvatures, row_curvatures)) / spread_sq_norm
         )
 
-    def curvature(eigenvalue):  # of a batch, times 4
-        return eigenvalue + max(spread_sq_norm - eigenvalue, 0.0) / batch_size
-
     eigenvalue = 0.0
     if batch_size > 1:  # one-sample batches need only the per-row part
-        eigenvalue = _top_eigenvalue(X, weights, np.sqrt(intercept_scaled), start, curvature)
-    return 0.25 * curvature(eigenvalue), intercept_scaled
+        eigenvalue, _ = _top_eigenvalue(
+            X, weights, float(np.sqrt(intercept_scaled)), start, spread_sq_norm, batch_size
+        )
+    # the curvature of a batch (times 4): the top eigenvalue, and the per-row part over B
+    return 0.25 * (eigenvalue + max(spread_sq_norm - eigenvalue, 0.0) / batch_size), (
+        intercept_scaled
+    )

@@ -70,18 +70,25 @@ def test_power_iteration_stops_once_the_batch_curvature_settles(monkeypatch):
     # standardized rows: 13 instead of 30 iterations, half of the estimate's time)
     from sgdlogit import _schedules
 
-    products = []
-    matvec = _schedules._matvec
-    monkeypatch.setattr(_schedules, "_matvec", lambda X, v: products.append(1) or matvec(X, v))
+    iterations = []
+    top = _schedules._top_eigenvalue
+
+    def counting(*args):
+        eigenvalue, n = top(*args)
+        iterations.append(n)
+        return eigenvalue, n
+
+    monkeypatch.setattr(_schedules, "_top_eigenvalue", counting)
     X = np.random.default_rng(0).standard_normal((400, 1500))
     X = (X - X.mean(axis=0)) / X.std(axis=0)
     weights = np.ones(400)
     for batch_size in (2, 8):
-        products.clear()
+        iterations.clear()
         eta0, *_ = estimate_steps(
             X, weights, np.arange(400), batch_size, True, np.random.RandomState(0)
         )
-        assert len(products) // 2 < _schedules._POWER_ITERATIONS
+        assert len(iterations) == 1
+        assert 1 < iterations[0] < _schedules._POWER_ITERATIONS
         expected = expected_step(X, weights, batch_size)
         assert expected <= eta0 <= 1.002 * expected
 
@@ -298,3 +305,43 @@ def test_offsets_beyond_the_precision_of_float32_are_not_centered(offset):
     X = rng.normal(size=(500, 5)).astype(np.float32) + np.float32(20)
     X[:, 4] = 100.0  # a constant column, whose offset float32 cancels well enough
     np.testing.assert_allclose(centered_by(X)[4], 100.0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("column", [0.0, 0.7])
+def test_power_iteration_kernels_find_the_top_eigenvalue(rng, sparse, column):
+    # run to convergence (tolerance 0), the kernels give numpy's top eigenvalue of the
+    # weighted second-moment matrix with the intercept's column
+    from sgdlogit import _power_iteration as power
+
+    X, weights = problem(rng, sparse)
+    dense = X.toarray() if sparse else X
+    A = np.hstack([dense, np.full((dense.shape[0], 1), column)])
+    expected = np.linalg.eigvalsh(A.T @ (weights[:, None] * A))[-1]
+    start = rng.standard_normal(A.shape[1])
+    settings = (0.0, 8, 0.0, 500)  # spread, batch size, tolerance, most iterations
+    if sparse:
+        indices, indptr = X.indices.astype(np.intp), X.indptr.astype(np.intp)
+        found, n = power.top_eigenvalue_csr(X.data, indices, indptr, weights, column, start,
+                                            *settings)  # fmt: skip
+    else:
+        found, n = power.top_eigenvalue_dense(X, weights, column, start, *settings)
+    assert found == pytest.approx(expected, rel=1e-10)
+    assert 1 < n <= 500
+
+
+def test_power_iteration_kernels_stop_at_the_tolerance_and_the_limit(rng):
+    from sgdlogit import _power_iteration as power
+
+    X, weights = problem(rng, False)
+    start = rng.standard_normal(X.shape[1] + 1)
+    _, loose = power.top_eigenvalue_dense(X, weights, 1.0, start.copy(), 0.0, 8, 1e-2, 100)
+    _, tight = power.top_eigenvalue_dense(X, weights, 1.0, start.copy(), 0.0, 8, 1e-6, 1000)
+    _, capped = power.top_eigenvalue_dense(X, weights, 1.0, start.copy(), 0.0, 8, 0.0, 3)
+    assert 1 < loose < tight < 1000
+    assert capped == 3
+    # a zero start vector or zero rows: no eigenvalue to find, and no division by zero
+    assert power.top_eigenvalue_dense(X, weights, 1.0, np.zeros(X.shape[1] + 1), 0.0, 8,
+                                      1e-4, 30) == (0.0, 0)  # fmt: skip
+    zero = np.zeros_like(X)
+    assert power.top_eigenvalue_dense(zero, weights, 0.0, start.copy(), 0.0, 8, 1e-4, 30)[0] == 0
