@@ -49,6 +49,12 @@ CENTERING_ROUNDING = 1e-2
 CENTERING_MIN_ROWS = 10
 
 
+def _norm(v):
+    # einsum, not BLAS: wide samples would wake BLAS's threads, which then compete with
+    # the other fits of a threaded GridSearchCV for the cores
+    return float(np.sqrt(np.einsum("i,i->", v, v)))
+
+
 def _used_columns(X):
     """``X`` without its all-zero columns (same eigenvalues), and the columns kept.
 
@@ -74,25 +80,45 @@ def _top_eigenvalue(X, weights, column, start, spread, batch_size):
     ``eigenvalue + max(spread - eigenvalue, 0) / batch_size``, moves by less than
     ``_POWER_TOLERANCE`` of itself: the step needs it to a few digits, and where the rows'
     own norms dominate it (wide data, whose power iteration converges slowly) fewer
-    iterations do. A compiled kernel (numpy calls, one per product, cost more than the
-    arithmetic on the sampled rows) and no BLAS: its threads would compete with the other
-    fits of a threaded GridSearchCV for the cores.
+    iterations do.
     """
-    from sgdlogit import _power_iteration as power
-
     v = start.copy()
     X, used = _used_columns(X)
     if used is not None:
         v = np.append(v[used], v[-1])
-    settings = (float(spread), int(batch_size), _POWER_TOLERANCE, _POWER_ITERATIONS)
     weights = np.ascontiguousarray(weights, dtype=np.float64)
     if sp.issparse(X):
-        indices = X.indices.astype(np.intp)
-        indptr = X.indptr.astype(np.intp)
-        data = np.ascontiguousarray(X.data, dtype=np.float64)
-        return power.top_eigenvalue_csr(data, indices, indptr, weights, column, v, *settings)
-    rows = np.ascontiguousarray(X, dtype=np.float64)
-    return power.top_eigenvalue_dense(rows, weights, column, v, *settings)
+
+        def product(v):
+            wu = weights * (X @ v[:-1] + column * v[-1])
+            return np.append(X.T @ wu, column * wu.sum())
+
+    else:
+        from sgdlogit._power_iteration import weighted_gram_product
+
+        rows = np.ascontiguousarray(X, dtype=np.float64)
+
+        def product(v):  # compiled, and no BLAS (see _norm)
+            out = np.empty_like(v)
+            weighted_gram_product(rows, weights, column, v, out)
+            return out
+
+    def curvature(eigenvalue):  # of a batch, times 4
+        return eigenvalue + max(spread - eigenvalue, 0.0) / batch_size
+
+    eigenvalue = 0.0
+    iterations = 0
+    while iterations < _POWER_ITERATIONS:
+        length = _norm(v)
+        if length == 0.0:
+            break
+        v = product(v / length)
+        iterations += 1
+        previous, eigenvalue = eigenvalue, _norm(v)
+        now = curvature(eigenvalue)
+        if abs(now - curvature(previous)) <= _POWER_TOLERANCE * now:
+            break
+    return eigenvalue, iterations
 
 
 def _rows_of(values, rows):

@@ -307,41 +307,52 @@ def test_offsets_beyond_the_precision_of_float32_are_not_centered(offset):
     np.testing.assert_allclose(centered_by(X)[4], 100.0)
 
 
+def test_weighted_gram_product_kernel_against_numpy(rng):
+    from sgdlogit._power_iteration import weighted_gram_product
+
+    X, weights = problem(rng, False)
+    for column in (0.0, 0.7):
+        A = np.hstack([X, np.full((X.shape[0], 1), column)])
+        v = rng.standard_normal(A.shape[1])
+        out = np.full_like(v, np.nan)  # every entry is written
+        weighted_gram_product(X, weights, column, v, out)
+        np.testing.assert_allclose(out, A.T @ (weights * (A @ v)), rtol=1e-12)
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("column", [0.0, 0.7])
-def test_power_iteration_kernels_find_the_top_eigenvalue(rng, sparse, column):
-    # run to convergence (tolerance 0), the kernels give numpy's top eigenvalue of the
-    # weighted second-moment matrix with the intercept's column
-    from sgdlogit import _power_iteration as power
+def test_power_iteration_finds_the_top_eigenvalue(monkeypatch, rng, sparse, column):
+    # run to convergence (tolerance 0), it gives numpy's top eigenvalue of the weighted
+    # second-moment matrix with the intercept's column
+    from sgdlogit import _schedules
 
+    monkeypatch.setattr(_schedules, "_POWER_TOLERANCE", 0.0)
+    monkeypatch.setattr(_schedules, "_POWER_ITERATIONS", 600)
     X, weights = problem(rng, sparse)
     dense = X.toarray() if sparse else X
     A = np.hstack([dense, np.full((dense.shape[0], 1), column)])
     expected = np.linalg.eigvalsh(A.T @ (weights[:, None] * A))[-1]
     start = rng.standard_normal(A.shape[1])
-    settings = (0.0, 8, 0.0, 500)  # spread, batch size, tolerance, most iterations
-    if sparse:
-        indices, indptr = X.indices.astype(np.intp), X.indptr.astype(np.intp)
-        found, n = power.top_eigenvalue_csr(X.data, indices, indptr, weights, column, start,
-                                            *settings)  # fmt: skip
-    else:
-        found, n = power.top_eigenvalue_dense(X, weights, column, start, *settings)
+    found, n = _schedules._top_eigenvalue(X, weights, column, start, 0.0, 8)
     assert found == pytest.approx(expected, rel=1e-10)
-    assert 1 < n <= 500
+    assert 1 < n <= 600
 
 
-def test_power_iteration_kernels_stop_at_the_tolerance_and_the_limit(rng):
-    from sgdlogit import _power_iteration as power
+def test_power_iteration_stops_at_the_tolerance_and_the_limit(monkeypatch, rng):
+    from sgdlogit import _schedules
 
     X, weights = problem(rng, False)
     start = rng.standard_normal(X.shape[1] + 1)
-    _, loose = power.top_eigenvalue_dense(X, weights, 1.0, start.copy(), 0.0, 8, 1e-2, 100)
-    _, tight = power.top_eigenvalue_dense(X, weights, 1.0, start.copy(), 0.0, 8, 1e-6, 1000)
-    _, capped = power.top_eigenvalue_dense(X, weights, 1.0, start.copy(), 0.0, 8, 0.0, 3)
-    assert 1 < loose < tight < 1000
-    assert capped == 3
+
+    def iterations(tolerance, limit):
+        monkeypatch.setattr(_schedules, "_POWER_TOLERANCE", tolerance)
+        monkeypatch.setattr(_schedules, "_POWER_ITERATIONS", limit)
+        return _schedules._top_eigenvalue(X, weights, 1.0, start, 0.0, 8)[1]
+
+    assert 1 < iterations(1e-2, 1000) < iterations(1e-6, 1000) < 1000
+    assert iterations(0.0, 3) == 3
     # a zero start vector or zero rows: no eigenvalue to find, and no division by zero
-    assert power.top_eigenvalue_dense(X, weights, 1.0, np.zeros(X.shape[1] + 1), 0.0, 8,
-                                      1e-4, 30) == (0.0, 0)  # fmt: skip
-    zero = np.zeros_like(X)
-    assert power.top_eigenvalue_dense(zero, weights, 0.0, start.copy(), 0.0, 8, 1e-4, 30)[0] == 0
+    zero_start = np.zeros(X.shape[1] + 1)
+    assert _schedules._top_eigenvalue(X, weights, 1.0, zero_start, 0.0, 8) == (0.0, 0)
+    zero_rows = np.zeros_like(X)
+    assert _schedules._top_eigenvalue(zero_rows, weights, 0.0, start, 0.0, 8)[0] == 0.0
