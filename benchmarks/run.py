@@ -359,8 +359,10 @@ def _rounds(quick, reps):
     return 2 if quick else max(reps, ROUNDS)
 
 
-def _median_and_range(values):
-    return float(np.median(values)), [float(np.min(values)), float(np.max(values))]
+def _median_and_quartiles(values):
+    """The median of per-round values and their quartiles (one slow round moves neither)."""
+    low, median, high = np.percentile(values, [25, 50, 75])
+    return float(median), [float(low), float(high)]
 
 
 def epoch_vs_bandwidth(quick, reps):
@@ -420,7 +422,7 @@ def epoch_vs_bandwidth(quick, reps):
         read_2t = np.array(timings[(name, "read 2t")])
         for label, _ in fits:
             epochs = np.array(timings[(name, label)])
-            vs_read, vs_read_range = _median_and_range(epochs / read_2t)
+            vs_read, vs_read_quartiles = _median_and_quartiles(epochs / read_2t)
             row = {
                 "data": name,
                 "fit": label,
@@ -429,23 +431,23 @@ def epoch_vs_bandwidth(quick, reps):
                 "read_1t_s": float(np.median(timings[(name, "read 1t")])),
                 "read_2t_s": float(np.median(read_2t)),
                 "vs_read_2t": vs_read,
-                "vs_read_2t_range": vs_read_range,
+                "vs_read_2t_quartiles": vs_read_quartiles,
                 "GBps_read_2t": datasets.nbytes(X) / float(np.median(read_2t)) / 1e9,
                 "rounds": len(epochs),
             }
             if name == "D1f32":
                 per_round = epochs / np.array(timings[("D1", label)])
-                row["vs_float64"], row["vs_float64_range"] = _median_and_range(per_round)
+                row["vs_float64"], row["vs_float64_quartiles"] = _median_and_quartiles(per_round)
             results.append(row)
             share = row["huge_pages"]
             print(
                 f"  {name} {label}: epoch {row['epoch_s'] * 1e3:.1f} ms, read "
                 f"{row['read_2t_s'] * 1e3:.1f} ms (2 thr) / {row['read_1t_s'] * 1e3:.1f} ms"
                 + ("" if share is None else f" (X in huge pages: {share:.0%})")
-                + f"; × read {vs_read:.2f} ({vs_read_range[0]:.2f}–{vs_read_range[1]:.2f})"
+                + f"; × read {vs_read:.2f} ({vs_read_quartiles[0]:.2f}–{vs_read_quartiles[1]:.2f})"
                 + (
                     f"; × float64 {row['vs_float64']:.2f} "
-                    f"({row['vs_float64_range'][0]:.2f}–{row['vs_float64_range'][1]:.2f})"
+                    f"({row['vs_float64_quartiles'][0]:.2f}–{row['vs_float64_quartiles'][1]:.2f})"
                     if "vs_float64" in row
                     else ""
                 ),
@@ -541,17 +543,17 @@ def predict_speed_on(name, quick, reps):
         time.sleep(0 if quick else BLAS_IDLE_S)
     blas = np.array(timings["X @ coef_.T"])
     result = {key: float(np.median(value)) for key, value in timings.items()}
-    result["ratio"], result["ratio_range"] = _median_and_range(
+    result["ratio"], result["ratio_quartiles"] = _median_and_quartiles(
         np.array(timings["predict_proba"]) / blas
     )
-    result["ratio_2_threads"], result["ratio_2_threads_range"] = _median_and_range(
+    result["ratio_2_threads"], result["ratio_2_threads_quartiles"] = _median_and_quartiles(
         np.array(timings["predict_proba n_jobs=2"]) / blas
     )
     result["rounds"] = len(blas)
-    low, high = result["ratio_2_threads_range"]
+    low, high = result["ratio_2_threads_quartiles"]
     print(
         f"  {name}: predict_proba / (X @ coef_.T) = {result['ratio']:.2f} (1 thread), "
-        f"{result['ratio_2_threads']:.2f} (n_jobs=2; rounds {low:.2f}–{high:.2f})",
+        f"{result['ratio_2_threads']:.2f} (n_jobs=2; rounds' quartiles {low:.2f}–{high:.2f})",
         flush=True,
     )
     return result
@@ -652,11 +654,11 @@ def markdown(report):
         lines += ["|---|---|---|---|---|---|---|---|"]
         for e in report["epochs"]:
             share = e.get("huge_pages")
-            low, high = e["vs_read_2t_range"]
+            low, high = e["vs_read_2t_quartiles"]
             vs64 = "—"
             if "vs_float64" in e:
-                vs64 = f"{e['vs_float64']:.2f} ({e['vs_float64_range'][0]:.2f}–"
-                vs64 += f"{e['vs_float64_range'][1]:.2f})"
+                vs64 = f"{e['vs_float64']:.2f} ({e['vs_float64_quartiles'][0]:.2f}–"
+                vs64 += f"{e['vs_float64_quartiles'][1]:.2f})"
             lines.append(
                 f"| {e['data']} | {e['fit']} | {e['epoch_s'] * 1e3:.1f} | "
                 f"{e['read_2t_s'] * 1e3:.1f} | {e['read_1t_s'] * 1e3:.1f} | "
@@ -665,8 +667,8 @@ def markdown(report):
             )
         lines += [
             "",
-            f"Medians of {report['epochs'][0]['rounds']} rounds (in brackets: the rounds' "
-            "range); the ratios are taken in each round.",
+            f"Medians of {report['epochs'][0]['rounds']} rounds (in brackets: the quartiles of "
+            "the rounds); the ratios are taken in each round.",
             "",
         ]
     if report.get("startup"):
@@ -683,13 +685,15 @@ def markdown(report):
     if report.get("predict"):
         lines += ["## predict_proba", ""]
         for name, p in report["predict"].items():
+            low, high = p["ratio_2_threads_quartiles"]
             lines.append(
                 f"- {name} test set: X @ coef_.T (BLAS, 2 threads) "
                 f"{p['X @ coef_.T'] * 1e3:.1f} ms; predict_proba "
                 f"{p['predict_proba'] * 1e3:.1f} ms on 1 thread (ratio {p['ratio']:.2f}), "
                 f"{p['predict_proba n_jobs=2'] * 1e3:.1f} ms with n_jobs=2 "
-                f"(ratio {p['ratio_2_threads']:.2f}, rounds {p['ratio_2_threads_range'][0]:.2f}"
-                f"–{p['ratio_2_threads_range'][1]:.2f}); medians of {p['rounds']} rounds"
+                f"(ratio {p['ratio_2_threads']:.2f}, quartiles "
+                f"{low:.2f}–{high:.2f}); "
+                f"medians of {p['rounds']} rounds"
             )
         lines.append("")
     if report.get("grid"):
