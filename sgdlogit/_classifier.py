@@ -1452,10 +1452,12 @@ class SGDLogitClassifier(
         tail_average = self.average == "auto" and bool(self._average_from)
         monitor_validation = validation is not None and self.early_stopping
         converged = False
+        # every epoch's order is written here (see epoch_order), not into new pages
+        positions = np.empty(n_rows, dtype=np.intp) if self.shuffle else None
         start_time = time.perf_counter()
         for _ in range(n_epochs):
             task.begin_epoch(state)
-            order = epoch_order(train_rows, rng, block) if self.shuffle else train_rows
+            order = epoch_order(train_rows, rng, block, positions) if self.shuffle else train_rows
             steps = batch_steps(
                 self.learning_rate, state.eta, self.alpha, self.power_t,
                 batch_size, state.n_updates, n_batches, self._optimal_max_step(batch_size),

@@ -216,16 +216,18 @@ def n_chunks_for(n_jobs, batch_size, n_features, n_outputs, sparse):
     return max(1, min(n_jobs, batch_size // MIN_ROWS_PER_CHUNK))
 
 
-def epoch_order(rows, rng, block):
+def epoch_order(rows, rng, block, out=None):
     """``rows`` in a random order: shuffled blocks of ``block`` consecutive rows.
 
     The last ``len(rows) % block`` rows (fewer than a block) come last. The shuffle runs in
     a compiled kernel without the GIL (numpy's permutation holds it), so that fits in
-    parallel threads do not queue for it every epoch.
+    parallel threads do not queue for it every epoch. ``out`` (intp, ``len(rows)``), if
+    given, is written and may be returned: an epoch's new array of 800,000 positions cost
+    D1's default fit 2 ms of page faults over its three epochs.
     """
     n_rows = rows.shape[0]
     uniforms = rng.random(n_rows // block)
-    positions = np.empty(n_rows, dtype=np.intp)
+    positions = np.empty(n_rows, dtype=np.intp) if out is None else out
     kernels.shuffled_blocks(block, uniforms, positions)
     contiguous = n_rows > 0 and rows[-1] - rows[0] == n_rows - 1
     if contiguous:

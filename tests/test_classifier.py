@@ -907,9 +907,9 @@ def test_shuffle_block_keeps_16_blocks_a_batch_within_8_to_32_rows(batch_size, b
 def test_large_data_is_shuffled_in_blocks(monkeypatch, sparse, batch_size, expected):
     blocks = []
 
-    def recording_order(rows, rng, block):
+    def recording_order(rows, rng, block, out=None):
         blocks.append(block)
-        return original(rows, rng, block)
+        return original(rows, rng, block, out)
 
     original = _training.epoch_order
     monkeypatch.setattr(_training, "epoch_order", recording_order)
