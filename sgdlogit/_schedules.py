@@ -282,7 +282,8 @@ def estimate_steps(
         nnz = np.diff(X.indptr)
     else:
         X = np.asarray(X, dtype=np.float64)
-        peak = np.max(np.abs(X), initial=0.0)
+        # max |X| without a temporary of |X| (NaN stays NaN)
+        peak = np.maximum(X.max(initial=0.0), -X.min(initial=0.0))
         nnz = np.count_nonzero(X, axis=1)
     # Work on X / peak so that squares of huge features cannot overflow.
     peak = peak if peak > 0 else 1.0
