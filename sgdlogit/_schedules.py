@@ -103,8 +103,8 @@ def _top_eigenvalue(X, weights, column, start, spread, batch_size):
             weighted_gram_product(rows, weights, column, v, out)
             return out
 
-    def curvature(eigenvalue):  # of a batch, times 4
-        return eigenvalue + max(spread - eigenvalue, 0.0) / batch_size
+    def curvature(eigenvalue):
+        return _batch_curvature_times_4(eigenvalue, spread, batch_size)
 
     eigenvalue = 0.0
     iterations = 0
@@ -396,7 +396,10 @@ def _batch_curvature(X, nnz, peak, weights, relative, batch_size, fit_intercept,
         eigenvalue, _ = _top_eigenvalue(
             X, weights, float(np.sqrt(intercept_scaled)), start, spread_sq_norm, batch_size
         )
-    # the curvature of a batch (times 4): the top eigenvalue, and the per-row part over B
-    return 0.25 * (eigenvalue + max(spread_sq_norm - eigenvalue, 0.0) / batch_size), (
-        intercept_scaled
-    )
+    curvature = 0.25 * _batch_curvature_times_4(eigenvalue, spread_sq_norm, batch_size)
+    return curvature, intercept_scaled
+
+
+def _batch_curvature_times_4(eigenvalue, spread, batch_size):
+    """Four times a batch's curvature: the top eigenvalue plus the per-row part over B."""
+    return eigenvalue + max(spread - eigenvalue, 0.0) / batch_size
