@@ -673,6 +673,17 @@ def _pair_dots(w, x, x2, n_features):
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
+def _pair_axpy(g, d, x, d2, x2, n_features):
+    """``g += [d * x + d2 * x2, d + d2]`` over ``n_features`` columns and the intercept's.
+
+    One loop for both rows: ``g`` is read and written once per pair.
+    """
+    for j in range(n_features):
+        g[j] += d * x[j] + d2 * x2[j]
+    g[n_features] += d + d2
+
+
+@njit(inline="always", nogil=True, cache=CACHE)
 def _binary_rows_by_pairs(
     X, y, sample_weight, order, first, stop, next_first, w, scale, inv_size, total, g, z
 ):
@@ -710,9 +721,7 @@ def _binary_rows_by_pairs(
             nx = X[ni]
             nx2 = X[ni2]
             nacc, nacc2 = _pair_dots(w, nx, nx2, n_features)
-        for j in range(n_features):
-            g[j] += d * x[j] + d2 * x2[j]
-        g[n_features] += d + d2
+        _pair_axpy(g, d, x, d2, x2, n_features)
         i, i2, weight2, x, x2, acc, acc2 = ni, ni2, nweight2, nx, nx2, nacc, nacc2
 
 
@@ -765,9 +774,7 @@ def _binary_rows_by_groups(
             d = z[0]  # in the dtype of X: no conversions in the axpy
             z[0] = total[DLOSS_AT + p + 1]
             d2 = z[0]
-            for j in range(n_features):
-                g[j] += d * x[j] + d2 * x2[j]
-            g[n_features] += d + d2
+            _pair_axpy(g, d, x, d2, x2, n_features)
 
 
 def _binary_rows(
