@@ -194,11 +194,14 @@ def parallel_section(n_threads):
         return
     try:
         previous = numba.get_num_threads()
-        numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
+        wanted = min(n_threads, numba.config.NUMBA_NUM_THREADS)
+        if wanted != previous:  # a setting costs 1 us, twice per predict_proba
+            numba.set_num_threads(wanted)
         try:
             yield True
         finally:
-            numba.set_num_threads(previous)
+            if wanted != previous:
+                numba.set_num_threads(previous)
     finally:
         _PARALLEL_LOCK.release()
 
