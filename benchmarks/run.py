@@ -53,6 +53,13 @@ CALLS_PER_ROUND = 21
 # Seconds for OpenBLAS's threads to stop spinning after a product (their timeout is 2^28
 # cycles, about 0.1 s here).
 BLAS_IDLE_S = 0.3
+# The speed-ups against the peers are also timed in pairs: our fit and the peer's fit one
+# after the other, in rounds, with the ratio taken in each round. The medians of separate
+# timings lie minutes apart, and the host's speed moved D1's ratio by 10% between runs.
+# Each peer gets this many seconds of paired fits (3 to ROUNDS rounds); peers whose fit
+# takes longer than PAIRED_MAX_FIT_S keep only the unpaired ratio.
+PAIRED_BUDGET_S = 20.0
+PAIRED_MAX_FIT_S = 5.0
 
 
 # ----------------------------------------------------------------------------- methods
@@ -273,8 +280,9 @@ def run_dataset(name, quick, reps, budget, with_torch=True):
     SGDLogitClassifier(max_iter=1, tol=None).fit(X[:2000], y[:2000])
     SGDLogitClassifier(max_iter=1, tol=None, n_jobs=2, batch_size=1024).fit(X[:4000], y[:4000])
     warmup = time.perf_counter() - start
-    rows = []
+    rows, factories = [], {}
     for label, factory, kind in methods(data, quick, with_torch):
+        factories[label] = factory
         # the traced fit gives the peak memory; the timings come from untraced fits, as
         # the times to target do (tracing allocations cost D1's fit 3-7 ms)
         model, seconds, peak = fit_timed(factory(data["alpha"], n), X, y)
@@ -304,6 +312,7 @@ def run_dataset(name, quick, reps, budget, with_torch=True):
             f"log-loss {row['test_log_loss']:.5f}  to target {ttt_text}",
             flush=True,
         )
+    paired_speedups(rows, factories, data, quick)
     return {
         "name": name,
         "what": data["what"],
@@ -315,6 +324,59 @@ def run_dataset(name, quick, reps, budget, with_torch=True):
         "rows": rows,
         "X_bytes": datasets.nbytes(X),
     }
+
+
+def paired_speedups(rows, factories, data, quick):
+    """Time our fits and each peer's in alternation; add the ratios to the peers' rows.
+
+    A round fits the peer as its speed-up is defined (at its time-to-target iteration, or
+    its default fit if it never reaches the target), our default fit, and our fit at our
+    own time-to-target iteration, each once. ``row["paired"]`` gets the medians of the
+    rounds' ratios (peer / our default fit, peer / our time to target) with their quartiles.
+    """
+    ours = next(r for r in rows if r["method"] == "sgdlogit defaults")
+    X, y, n, alpha = data["X_train"], data["y_train"], data["X_train"].shape[0], data["alpha"]
+    make_ours = factories[ours["method"]]
+    for row in rows:
+        reference = row["ttt_s"] if row["ttt_s"] is not None else row["fit_s"]
+        if row["kind"] != "peer" or reference > PAIRED_MAX_FIT_S:
+            continue
+        # (factory, max_iter) of each fit of a round
+        calls = {"peer": (factories[row["method"]], row["ttt_iter"]), "default": (make_ours, None)}
+        if ours["ttt_iter"] is not None and row["ttt_s"] is not None:
+            calls["ttt"] = (make_ours, ours["ttt_iter"])
+        per_round = reference + ours["fit_s"] + (ours["ttt_s"] or 0.0)
+        n_rounds = 2 if quick else int(np.clip(PAIRED_BUDGET_S // per_round, 3, ROUNDS))
+        times = {key: [] for key in calls}
+        for _ in range(n_rounds):
+            for key, (make, max_iter) in calls.items():
+                times[key].append(fit_untraced(make(alpha, n, max_iter=max_iter), X, y)[1])
+        peer = np.array(times["peer"])
+        paired = {"rounds": n_rounds}
+        for key in calls.keys() - {"peer"}:
+            paired[f"vs_{key}"], paired[f"vs_{key}_quartiles"] = _median_and_quartiles(
+                peer / np.array(times[key])
+            )
+        row["paired"] = paired
+        ttt_text = f", to target {paired['vs_ttt']:.2f}x" if "vs_ttt" in paired else ""
+        print(
+            f"  paired with {row['method']}: default fit {paired['vs_default']:.2f}x"
+            f"{ttt_text} ({n_rounds} rounds)",
+            flush=True,
+        )
+
+
+def _paired_text(row):
+    """The paired speed-ups of a peer's row for the table, or a dash."""
+    paired = row.get("paired")
+    if paired is None:
+        return "—"
+    text = ""
+    for key, label in (("vs_default", ""), ("vs_ttt", "to target ")):
+        if key in paired:
+            low, high = paired[f"{key}_quartiles"]
+            text += f"{'; ' if text else ''}{label}{paired[key]:.1f}× ({low:.1f}–{high:.1f})"
+    return text
 
 
 def _proba(coef, intercept, X):
@@ -628,8 +690,9 @@ def markdown(report):
             f" compile/warm-up {result['warmup_s']:.2f} s (excluded).",
             "",
             "| method | fit s (median, min–max) | epochs/iter | test log-loss | accuracy | "
-            "objective gap | time to target s (iter) | peak MB (× X) | defaults' speed-up |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "objective gap | time to target s (iter) | peak MB (× X) | defaults' speed-up "
+            "| paired speed-up (quartiles) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rows:
             reference = r["ttt_s"] if r["ttt_s"] is not None else r["fit_s"]
@@ -639,12 +702,16 @@ def markdown(report):
                 f"| {r['method']} | {r['fit_s']:.3f} ({r['fit_min_s']:.3f}–{r['fit_max_s']:.3f}) "
                 f"| {r['epochs']} | {r['test_log_loss']:.5f} | {r['accuracy']:.4f} | "
                 f"{fmt(r['gap'])} | {ttt} | {r['peak_mb']:.1f} ({r['peak_vs_X']:.2f}) | "
-                f"{'—' if speedup is None else f'{speedup:.1f}×'} |"
+                f"{'—' if speedup is None else f'{speedup:.1f}×'} | {_paired_text(r)} |"
             )
         lines += [
             "",
             "*defaults' speed-up*: the peer's time to target (or its fit time when it never "
-            "reaches the target) divided by sgdlogit's default fit time.",
+            "reaches the target) divided by sgdlogit's default fit time. *paired speed-up*: "
+            "the same ratio, and the peer's time to target over ours, timed in rounds that "
+            "fit the peer and us one after the other: medians of the rounds' ratios, with "
+            "their quartiles (peers that take more than "
+            f"{PAIRED_MAX_FIT_S:g} s are not paired).",
             "",
         ]
     if report.get("epochs"):
