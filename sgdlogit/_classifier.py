@@ -636,6 +636,7 @@ class SGDLogitClassifier(
             raise ValueError(
                 f"The number of classes has to be greater than one; got {classes.shape[0]} class"
             )
+        unit_weights = sample_weight is None and self.class_weight is None
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
@@ -658,8 +659,13 @@ class SGDLogitClassifier(
             self._check_finite_input(validation[0])  # rows training never reads
 
         # Mean-one weights keep alpha and the step sizes independent of the weights' scale.
-        self._weight_factor = self._weight_scale(sample_weight, train_rows)
-        sample_weight = self._scaled_weights(sample_weight)
+        if unit_weights:
+            # what the scaling gives weights of one (peak 1, factor n / n), without its
+            # passes and temporaries (1 ms of D1's 121 ms default fit)
+            self._weight_factor = (1.0, 1.0)
+        else:
+            self._weight_factor = self._weight_scale(sample_weight, train_rows)
+            sample_weight = self._scaled_weights(sample_weight)
 
         init = self._initial_weights(coef_init, intercept_init, classes, X.shape[1])
         self.classes_ = classes

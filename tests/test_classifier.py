@@ -777,6 +777,38 @@ def test_adam_moves_the_intercept_at_its_own_step_on_unscaled_data():
     assert unscaled.loss_curve_[-1] < 2 * scaled.fit(X, y).loss_curve_[-1]
 
 
+@pytest.mark.parametrize(
+    "container, params",
+    [
+        (np.asarray, {}),
+        (lambda X: np.asarray(X, dtype=np.float32), {}),
+        (sp.csr_matrix, {}),
+        (np.asarray, {"early_stopping": True}),
+        (np.asarray, {"average": False, "batch_size": 7}),
+    ],
+    ids=["float64", "float32", "csr", "early_stopping", "no_average"],
+)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_no_weights_train_as_equal_weights_to_the_bit(container, params, n_classes):
+    # fit skips the scaling of the weights when there are none: the scaling would have
+    # made them ones, so constant weights and unit class weights train exactly the same
+    X, y = make_classification(600, 8, n_informative=4, n_classes=n_classes, random_state=0)
+    X = container(StandardScaler().fit_transform(X))
+    settings = dict(random_state=0, max_iter=6, tol=None, **params)
+    plain = SGDLogitClassifier(**settings).fit(X, y)
+    fits = [
+        SGDLogitClassifier(**settings).fit(X, y, sample_weight=np.full(600, 2.5)),
+        SGDLogitClassifier(**settings).fit(X, y, sample_weight=np.ones(600)),
+        SGDLogitClassifier(class_weight=dict.fromkeys(range(n_classes), 4.0), **settings).fit(
+            X, y
+        ),
+    ]
+    for other in fits:
+        np.testing.assert_array_equal(other.coef_, plain.coef_)
+        np.testing.assert_array_equal(other.intercept_, plain.intercept_)
+        assert other.loss_curve_ == plain.loss_curve_
+
+
 def test_huge_weights_only_count_by_their_ratios():
     # products and sums of weights near the float64 maximum overflowed: a divergence
     # error, validation curves of 0 and NaN, early stopping that never stopped
