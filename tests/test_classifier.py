@@ -790,8 +790,8 @@ def test_adam_moves_the_intercept_at_its_own_step_on_unscaled_data():
 )
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_no_weights_train_as_equal_weights_to_the_bit(container, params, n_classes):
-    # fit skips the scaling of the weights when there are none: the scaling would have
-    # made them ones, so constant weights and unit class weights train exactly the same
+    # weights of one skip the scaling's arithmetic, which would have left them ones:
+    # constant weights and equal class weights (scaled to ones) train exactly the same
     X, y = make_classification(600, 8, n_informative=4, n_classes=n_classes, random_state=0)
     X = container(StandardScaler().fit_transform(X))
     settings = dict(random_state=0, max_iter=6, tol=None, **params)
