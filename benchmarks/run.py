@@ -563,19 +563,17 @@ def startup_costs(quick):
             )  # fmt: skip
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     cold, warm = runs[0], runs[1:]
-
-    def median(values):
-        return float(np.median(values))
-
-    overheads = [run["first_fit_s"] - run["steady_fit_s"] for run in warm]
+    for run in warm:
+        run["overhead_s"] = run["first_fit_s"] - run["steady_fit_s"]
+    values = {key: [run[key] for run in warm] for key in warm[0]}
     result = {
-        "import_s": median([run["import_s"] for run in warm]),
+        "import_s": float(np.median(values["import_s"])),
         "cold_first_fit_s": cold["first_fit_s"],
-        "warm_first_fit_s": median([run["first_fit_s"] for run in warm]),
-        "steady_fit_s": median([run["steady_fit_s"] for run in warm]),
-        "warm_overhead_s": median(overheads),
-        "warm_overhead_range_s": [min(overheads), max(overheads)],
-        "import_range_s": [min(run["import_s"] for run in warm), max(r["import_s"] for r in warm)],
+        "warm_first_fit_s": float(np.median(values["first_fit_s"])),
+        "steady_fit_s": float(np.median(values["steady_fit_s"])),
+        "warm_overhead_s": float(np.median(values["overhead_s"])),
+        "warm_overhead_range_s": [min(values["overhead_s"]), max(values["overhead_s"])],
+        "import_range_s": [min(values["import_s"]), max(values["import_s"])],
         "warm_processes": len(warm),
     }
     print(
