@@ -33,7 +33,7 @@ from sgdlogit._schedules import ADAM_ETA0, _rows_of, batch_steps, estimate_steps
 
 # batch_size='auto': about 200 updates per epoch, between 8 and 512 samples per batch.
 # Small data gets many updates per epoch; large data gets batches big enough for threads
-# and for a low gradient noise (measured in benchmarks/README.md). Adam stops at 256: its
+# and for a low gradient noise (measured in benchmarks/HISTORY.md). Adam stops at 256: its
 # step per update is fixed, and batches of 512 needed 1.5x its epochs.
 AUTO_UPDATES_PER_EPOCH = 200
 AUTO_BATCH_RANGE = (8, 512)
@@ -59,7 +59,7 @@ DENSE_LIKE_DENSITY = 0.01
 # larger batches take larger blocks, up to 32 rows, so that batches of 128 rows or more
 # mix at least 16 random blocks (batches of 512 rows: blocks of 32). On data sorted by
 # class, blocks of 16 cost 0.01-0.02% of the test log-loss against single rows, blocks of
-# 32 another 0.005-0.012 points, 4 blocks per batch 0.1% (see benchmarks/README.md).
+# 32 another 0.005-0.012 points, 4 blocks per batch 0.1% (see benchmarks/HISTORY.md).
 SHUFFLE_BLOCK = 8
 MAX_SHUFFLE_BLOCK = 32
 BLOCKS_PER_BATCH = 16

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 #: ``eta0='auto'`` for one-sample batches is this factor over their curvature, which is then
 #: exact rather than estimated: 2 is the stability limit of a gradient step, 1.5 keeps a
 #: margin. (The sparse text benchmark reaches 1% of the optimum's test log-loss in 2 epochs
-#: instead of 3; for larger batches the estimate's error calls for 1, see benchmarks/README.)
+#: instead of 3; for larger batches the estimate's error calls for 1, see benchmarks/HISTORY.md.)
 SINGLE_SAMPLE_STEP_FACTOR = 1.5
 #: Adam's step when ``eta0='auto'`` (the customary default of the method).
 ADAM_ETA0 = 1e-3
