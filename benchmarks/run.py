@@ -337,8 +337,9 @@ def paired_speedups(rows, factories, data, quick):
 
     A round fits the peer as its speed-up is defined (at its time-to-target iteration, or
     its default fit if it never reaches the target), our default fit, and our fit at our
-    own time-to-target iteration, each once. ``row["paired"]`` gets the medians of the
-    rounds' ratios (peer / our default fit, peer / our time to target) with their quartiles.
+    own time-to-target iteration, each once, each after a pause for BLAS's threads to stop.
+    ``row["paired"]`` gets the medians of the rounds' ratios (peer / our default fit, peer
+    / our time to target) with their quartiles.
     """
     ours = next(r for r in rows if r["method"] == "sgdlogit defaults")
     X, y, n, alpha = data["X_train"], data["y_train"], data["X_train"].shape[0], data["alpha"]
@@ -356,6 +357,10 @@ def paired_speedups(rows, factories, data, quick):
         times = {key: [] for key in calls}
         for _ in range(n_rounds):
             for key, (make, max_iter) in calls.items():
+                # BLAS's threads spin on after a peer's products: a float32 fit of ours
+                # right after lbfgs on D1 took 83 ms instead of 74 (its compute shares the
+                # cores with them; float64, bound by memory, lost nothing)
+                time.sleep(0 if quick else BLAS_IDLE_S)
                 times[key].append(fit_untraced(make(alpha, n, max_iter=max_iter), X, y)[1])
         peer = np.array(times["peer"])
         paired = {"rounds": n_rounds}
