@@ -259,6 +259,55 @@ def _add_loss(total, linear, extra, weight):
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
+def _with_row_loss(linear_sum, product, linear, extra, weight):
+    """The running loss ``(linear_sum, product)`` with a row's added (see :func:`_add_loss`).
+
+    Kernels that go over many rows keep the pair in registers and write it to ``total``
+    once (:func:`_fold_loss`): through ``total``, each row's addition waited on the
+    store of the one before.
+    """
+    if weight == 1.0:
+        tiny = extra < TINY_EXTRA
+        factor = 1.0 if tiny else 1.0 + extra
+        return linear_sum + (linear + (extra if tiny else 0.0)), product * factor
+    return linear_sum + weight * (linear + np.log1p(extra)), product
+
+
+@njit(inline="always", nogil=True, cache=CACHE)
+def _flushed(linear_sum, product):
+    """The running loss with its product folded into its sum once above ``LOG_FLUSH``."""
+    if product > LOG_FLUSH:
+        return linear_sum + np.log(product), 1.0
+    return linear_sum, product
+
+
+@njit(inline="always", nogil=True, cache=CACHE)
+def _fold_loss(total, linear_sum, product):
+    """Add a running loss held in registers to ``total`` (see :func:`_add_loss`)."""
+    total[0] += linear_sum + np.log(product)
+
+
+@njit(inline="always", nogil=True, cache=CACHE)
+def _with_group_loss(total, n, unit_weights, linear_sum, product):
+    """:func:`_with_row_loss` of the ``n`` rows of a group held in ``total`` from ``LOGIT_AT``.
+
+    When all their weights are one the loop has no branch and runs in vector lanes
+    (float32 epochs of 100 features 3-5% faster than row by row through ``total``, of
+    10 and 20 features 7-9%). A group's factors are each below 2: their product cannot
+    overflow before the caller flushes it.
+    """
+    if not unit_weights:  # row by row, as before
+        for r in range(n):
+            _add_loss(total, total[LOGIT_AT + r], total[EXTRA_AT + r], total[WEIGHT_AT + r])
+        return linear_sum, product
+    for r in range(n):  # weight 1.0: the compiler drops the other branch
+        linear_sum, product = _with_row_loss(
+            linear_sum, product, total[LOGIT_AT + r], total[EXTRA_AT + r], 1.0
+        )  # fmt: skip
+    return linear_sum, product
+
+
+@njit(inline="always", nogil=True, cache=CACHE)
 def _libm_exp(x):
     """The C library's ``exp(x)``, a call.
 
@@ -693,7 +742,8 @@ def _binary_rows_by_pairs(
     row's chain (dot product, exp, division, axpy) waits on itself; two independent chains
     keep the CPU busy, and ``g`` is read and written once per pair. The dot products of
     the next pair come between a pair's derivatives and its axpy: they do not depend on
-    them, so the CPU works on them while the exps finish (D1 epochs 2-5% faster).
+    them, so the CPU works on them while the exps finish (D1 epochs 2-5% faster). The
+    running loss stays in registers (:func:`_with_row_loss`; 1-2% faster on D1's rows).
     """
     n_features = w.shape[0] - 1
     if first >= stop:
@@ -702,14 +752,17 @@ def _binary_rows_by_pairs(
     x = X[i]
     x2 = X[i2]
     acc, acc2 = _pair_dots(w, x, x2, n_features)
+    bias = w[n_features]
+    linear_sum, product = 0.0, 1.0  # the running loss of the chunk (see _with_row_loss)
+    exp = _exp_nonpositive
     for r in range(first, stop, 2):
-        z[0] = _binary_dloss(
-            acc * scale + w[n_features], y[i], sample_weight[i], inv_size, total, _exp_nonpositive
-        )
+        weight = sample_weight[i]
+        z[0], e, linear = _binary_terms(acc * scale + bias, y[i], weight, inv_size, exp)
+        linear_sum, product = _with_row_loss(linear_sum, product, linear, e, weight)
         d = z[0]  # in the dtype of X: no conversions in the axpy
-        z[0] = _binary_dloss(
-            acc2 * scale + w[n_features], y[i2], weight2, inv_size, total, _exp_nonpositive
-        )
+        z[0], e, linear = _binary_terms(acc2 * scale + bias, y[i2], weight2, inv_size, exp)
+        linear_sum, product = _with_row_loss(linear_sum, product, linear, e, weight2)
+        linear_sum, product = _flushed(linear_sum, product)
         d2 = z[0]
         # the next pair's dot products, independent of this pair's exps (the last pair
         # of the chunk has none: it keeps its rows, and nothing reads them again)
@@ -723,6 +776,7 @@ def _binary_rows_by_pairs(
             nacc, nacc2 = _pair_dots(w, nx, nx2, n_features)
         _pair_axpy(g, d, x, d2, x2, n_features)
         i, i2, weight2, x, x2, acc, acc2 = ni, ni2, nweight2, nx, nx2, nacc, nacc2
+    _fold_loss(total, linear_sum, product)
 
 
 @njit(inline="always", nogil=True, cache=CACHE)
@@ -744,8 +798,9 @@ def _binary_rows_by_groups(
 
     First the group's dot products (by pairs, sharing the loads of ``w``), then the
     derivatives of all its rows in one branch-free loop that runs in vector lanes (the
-    exps, divisions and clips of eight rows at a time), then their losses row by row, and
-    last the axpys by fours (``g`` read and written once per four rows), on rows still in
+    exps, divisions and clips of eight rows at a time), then their losses (in vector
+    lanes too when their weights are all one, see :func:`_with_group_loss`), and last the
+    axpys by fours (``g`` read and written once per four rows), on rows still in
     cache; a last group of fewer rows is padded with derivatives of zero, which add
     nothing. Used for float32, which is compute-bound: its epochs are 8-10% faster than by
     pairs (800,000 x 100 rows, one thread, blocks of 32: 29-30 instead of 31-32 ns a row),
@@ -757,6 +812,7 @@ def _binary_rows_by_groups(
     """
     n_features = w.shape[0] - 1
     bias = w[n_features]
+    linear_sum, product = 0.0, 1.0  # the running loss of the chunk (see _with_row_loss)
     for start in range(first, stop, GROUP_ROWS):
         n = min(GROUP_ROWS, stop - start)
         for p in range(0, n, 2):
@@ -769,7 +825,9 @@ def _binary_rows_by_groups(
             total[WEIGHT_AT + p] = sample_weight[i]
             total[WEIGHT_AT + p + 1] = weight2  # zero for an odd row out, paired with itself
         n_paired = n + (n & 1)
+        n_unit = 0  # rows of weight one: the group's loss is summed without branches
         for r in range(n_paired):
+            n_unit += total[WEIGHT_AT + r] == 1.0
             d, e, linear = _binary_terms(
                 total[LOGIT_AT + r], total[LABEL_AT + r], total[WEIGHT_AT + r], inv_size,
                 _exp_nonpositive,
@@ -777,8 +835,9 @@ def _binary_rows_by_groups(
             total[DLOSS_AT + r] = d
             total[EXTRA_AT + r] = e
             total[LOGIT_AT + r] = linear
-        for r in range(n_paired):
-            _add_loss(total, total[LOGIT_AT + r], total[EXTRA_AT + r], total[WEIGHT_AT + r])
+        unit_weights = n_unit == n_paired
+        linear_sum, product = _with_group_loss(total, n_paired, unit_weights, linear_sum, product)
+        linear_sum, product = _flushed(linear_sum, product)
         for r in range(n_paired, (n + 3) & ~3):
             total[DLOSS_AT + r] = 0.0
         for p in range(0, n, 4):
@@ -795,6 +854,7 @@ def _binary_rows_by_groups(
             z[0] = total[DLOSS_AT + p + 3]
             d4 = z[0]
             _quad_axpy(g, d, X[i], d2, X[i2], d3, X[i3], d4, X[i4], n_features)
+    _fold_loss(total, linear_sum, product)
 
 
 def _binary_rows(

@@ -360,7 +360,23 @@ def test_page_slots_give_each_slot_pages_of_its_own(shape, offset, dtype):
     assert (max(pages[-1]) + 1) * PAGE_BYTES <= raw.ctypes.data + raw.nbytes
 
 
-def test_running_loss_matches_a_sum_of_log1p(rng):
+def _loss_in_total(total, linear, extras, weights):
+    """The running loss of rows added one by one to ``total`` (as CSR and softmax rows)."""
+    for lin, extra, weight in zip(linear, extras, weights, strict=True):
+        kernels._add_loss(total, lin, extra, weight)
+
+
+def _loss_in_registers(total, linear, extras, weights):
+    """The same rows summed in registers, flushed per row and folded once (dense pairs)."""
+    linear_sum, product = 0.0, 1.0
+    for lin, extra, weight in zip(linear, extras, weights, strict=True):
+        linear_sum, product = kernels._with_row_loss(linear_sum, product, lin, extra, weight)
+        linear_sum, product = kernels._flushed(linear_sum, product)
+    kernels._fold_loss(total, linear_sum, product)
+
+
+@pytest.mark.parametrize("add_rows", [_loss_in_total, _loss_in_registers])
+def test_running_loss_matches_a_sum_of_log1p(rng, add_rows):
     # extras in (0, 1) (binary), tiny ones that 1 + x would round away, and large ones
     # (softmax over up to 10 classes) that force the product to be flushed into a log
     extras = np.concatenate(
@@ -370,17 +386,37 @@ def test_running_loss_matches_a_sum_of_log1p(rng):
     linear = rng.uniform(0, 3, extras.size)
     weights = np.where(rng.uniform(size=extras.size) < 0.8, 1.0, rng.uniform(0, 4, extras.size))
     total = np.array([0.0, 1.0])
-    for lin, extra, weight in zip(linear, extras, weights, strict=True):
-        kernels._add_loss(total, lin, extra, weight)
+    add_rows(total, linear, extras, weights)
     # the unit-weight factors multiply to far beyond a double: the product was flushed
     assert np.sum(np.log1p(extras[weights == 1.0])) > 3 * np.log(kernels.LOG_FLUSH)
     expected = math.fsum(weights * (linear + np.log1p(extras)))
     assert total[0] + np.log(total[1]) == pytest.approx(expected, rel=1e-14)
     # a sum of only tiny losses keeps its digits (1 + x would have lost them all)
     tiny, extras = np.array([0.0, 1.0]), 10.0 ** rng.uniform(-300, -20, 100)
-    for extra in extras:
-        kernels._add_loss(tiny, 0.0, extra, 1.0)
+    add_rows(tiny, np.zeros(extras.size), extras, np.ones(extras.size))
     assert tiny[0] + np.log(tiny[1]) == pytest.approx(math.fsum(extras), rel=1e-14)
+
+
+@pytest.mark.parametrize("unit_weights", [True, False])
+def test_group_loss_matches_a_sum_of_log1p(rng, unit_weights):
+    """Groups of binary rows as the float32 kernel lays them out in a chunk's ``total``."""
+    total = np.array([0.0, 1.0] + [np.nan] * (kernels.LOSS_COLUMNS - 2))
+    linear_sum, product, expected = 0.0, 1.0, []
+    for n in [kernels.GROUP_ROWS] * 200 + [2, 6]:  # 3,208 rows: the product is flushed
+        extras = rng.uniform(0, 1, n)
+        extras[rng.uniform(size=n) < 0.1] = 10.0 ** rng.uniform(-40, -8)  # tiny
+        linear = rng.uniform(0, 3, n)
+        weights = np.ones(n) if unit_weights else rng.choice([0.0, 0.5, 1.0, 3.0], n)
+        total[kernels.LOGIT_AT : kernels.LOGIT_AT + n] = linear
+        total[kernels.EXTRA_AT : kernels.EXTRA_AT + n] = extras
+        total[kernels.WEIGHT_AT : kernels.WEIGHT_AT + n] = weights
+        linear_sum, product = kernels._with_group_loss(
+            total, n, unit_weights, linear_sum, product
+        )  # fmt: skip
+        linear_sum, product = kernels._flushed(linear_sum, product)
+        expected.extend(weights * (linear + np.log1p(extras)))
+    kernels._fold_loss(total, linear_sum, product)
+    assert total[0] + np.log(total[1]) == pytest.approx(math.fsum(expected), rel=1e-14)
 
 
 @pytest.mark.parametrize("n_nonzero", range(10))
