@@ -294,8 +294,8 @@ def _add_group_loss(total, n, unit_weights):
     When all their weights are one, the group's sums go in registers, in a loop without
     branches that runs in vector lanes, and ``total`` is updated once (float32 epochs of
     100 features 3-5% faster than row by row, each addition waiting on the store of the
-    one before; of 10 and 20 features 7-9%). Its factors are each below 2: their product
-    cannot overflow.
+    one before; of 10 and 20 features 7-9%). Its factors are each at most 2 (binary rows:
+    ``1 + exp(-|z|)``), so that their product cannot overflow.
     """
     if not unit_weights:
         for r in range(n):
