@@ -246,6 +246,8 @@ def _add_loss(total, linear, extra, weight):
 
     ``total[0] + log(total[1])`` is the loss so far. A unit-weight row costs a multiply
     instead of a log1p: the product's rounding (one ulp per factor) is that of a sum of logs.
+    The same sums as :func:`_with_row_loss`, written out: built on it, 10-class float32
+    epochs (which add their loss here, row by row) ran 5.6% slower.
     """
     if weight == 1.0:
         tiny = extra < TINY_EXTRA
@@ -262,9 +264,9 @@ def _add_loss(total, linear, extra, weight):
 def _with_row_loss(linear_sum, product, linear, extra, weight):
     """The running loss ``(linear_sum, product)`` with a row's added (see :func:`_add_loss`).
 
-    Kernels that go over many rows keep the pair in registers and write it to ``total``
-    once (:func:`_fold_loss`): through ``total``, each row's addition waited on the
-    store of the one before.
+    Kernels that go over many rows keep the pair in registers and add it to ``total``
+    once (:func:`_fold_loss` per chunk, :func:`_add_group_loss` per group): through
+    ``total``, each row's addition waited on the store of the one before.
     """
     if weight == 1.0:
         tiny = extra < TINY_EXTRA
