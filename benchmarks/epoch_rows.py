@@ -3,7 +3,9 @@
 Calls the epoch kernel directly (no estimator around it) on standard-normal rows, as D1's:
 ``python benchmarks/epoch_rows.py [--rows 800000] [--features 100] [--blocks 1 8 16 32]``.
 Rows of the order are visited in shuffled blocks of that many consecutive rows (``n`` for
-rows in storage order); the first epoch is a warm-up, the median of the others is printed.
+rows in storage order), by runs of ``--run-blocks`` blocks, 16 runs side by side, as fits
+of dense data visit them (``--run-blocks 1``: the blocks themselves shuffled); the first
+epoch is a warm-up, the median of the others is printed.
 A last line gives, for the same orders, a plain read of the rows with the kernel's
 prefetching (``PREFETCH_AHEAD`` rows ahead, into L2) on one thread: the memory floor of
 that visiting order, which the one-chunk kernel can at best reach.
@@ -33,29 +35,30 @@ def _read_in_order(X, order):
     return total
 
 
-def _median_ns_per_row(n_rows, block, n_epochs, rng, visit):
+def _median_ns_per_row(n_rows, block, n_epochs, rng, visit, run_blocks):
     """Median time per row of ``visit(order)`` over ``n_epochs`` orders after a warm-up, in ns.
 
-    Each order visits the ``n_rows`` rows in shuffled blocks of ``block`` rows.
+    Each order visits the ``n_rows`` rows in shuffled blocks of ``block`` rows, by runs of
+    ``run_blocks`` blocks, 16 side by side.
     """
     rows = np.arange(n_rows)
     times = []
     for _ in range(n_epochs + 1):
-        order = training.epoch_order(rows, rng, block)
+        order = training.epoch_order(rows, rng, block, run_blocks=run_blocks, n_streams=16)
         start = time.perf_counter()
         visit(order)
         times.append(time.perf_counter() - start)
     return np.median(times[1:]) / n_rows * 1e9
 
 
-def read_ns_per_row(X, block, n_epochs, rng):
-    """Median time per row of reading ``X`` in shuffled blocks of ``block`` rows, in ns."""
+def read_ns_per_row(X, block, n_epochs, rng, run_blocks):
+    """Median time per row of reading ``X`` in the order of the epochs, in ns."""
     return _median_ns_per_row(
-        X.shape[0], block, n_epochs, rng, lambda order: _read_in_order(X, order)
+        X.shape[0], block, n_epochs, rng, lambda order: _read_in_order(X, order), run_blocks
     )
 
 
-def ns_per_row(X, y, block, n_chunks, batch_size, n_epochs, rng):
+def ns_per_row(X, y, block, n_chunks, batch_size, n_epochs, rng, run_blocks):
     """Median time per row of ``n_epochs`` epochs after a warm-up, in nanoseconds."""
     n_rows, n_features = X.shape
     state = training.TrainingState.zeros(
@@ -71,7 +74,7 @@ def ns_per_row(X, y, block, n_chunks, batch_size, n_epochs, rng):
     steps = np.full(-(-n_rows // batch_size), 1e-3)
     no_averaging = np.iinfo(np.int64).max
     return _median_ns_per_row(
-        n_rows, block, n_epochs, rng, lambda order: run(order, steps, no_averaging)
+        n_rows, block, n_epochs, rng, lambda order: run(order, steps, no_averaging), run_blocks
     )
 
 
@@ -82,8 +85,10 @@ def main(argv=None):
     parser.add_argument("--blocks", type=int, nargs="+", default=[1, 8, 16, 32])
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--run-blocks", type=int, default=4)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
+    runs = args.run_blocks
     X64 = rng.standard_normal((args.rows, args.features))
     y = (X64 @ rng.standard_normal(args.features) > 0).astype(np.int32)
     for dtype in (np.float64, np.float32):
@@ -91,12 +96,12 @@ def main(argv=None):
         for n_chunks in (1, 2):
             cells = [
                 f"block {block}: "
-                f"{ns_per_row(X, y, block, n_chunks, args.batch_size, args.epochs, rng):.1f}"
+                f"{ns_per_row(X, y, block, n_chunks, args.batch_size, args.epochs, rng, runs):.1f}"
                 for block in args.blocks
             ]
             print(f"{np.dtype(dtype).name}, {n_chunks} chunk(s), ns/row:", ", ".join(cells))
         reads = [
-            f"block {block}: {read_ns_per_row(X, block, args.epochs, rng):.1f}"
+            f"block {block}: {read_ns_per_row(X, block, args.epochs, rng, runs):.1f}"
             for block in args.blocks
         ]
         print(f"{np.dtype(dtype).name}, plain read, 1 thread, ns/row:", ", ".join(reads))

@@ -60,9 +60,15 @@ DENSE_LIKE_DENSITY = 0.01
 # mix at least 16 random blocks (batches of 512 rows: blocks of 32). On data sorted by
 # class, blocks of 16 cost 0.01-0.02% of the test log-loss against single rows, blocks of
 # 32 another 0.005-0.012 points, 4 blocks per batch 0.1% (see benchmarks/HISTORY.md).
+# Dense rows go by runs of RUN_BLOCKS consecutive blocks, BLOCKS_PER_BATCH runs side by
+# side, one block of each in turn (see kernels.shuffled_blocks): a batch still mixes 16
+# random places, and the CPU's prefetcher finds each run's next block where it left off.
+# One-thread epochs over 800k x 100 rows 4-16% faster (blocks of 32 to 8); on data sorted
+# by class the test log-loss moved by -0.02 to +0.006%, on shuffled data by under 0.004%.
 SHUFFLE_BLOCK = 8
 MAX_SHUFFLE_BLOCK = 32
 BLOCKS_PER_BATCH = 16
+RUN_BLOCKS = 4
 BLOCK_SHUFFLE_BYTES = 32 * 2**20
 
 
@@ -402,7 +408,9 @@ class SGDLogitClassifier(
         scattered rows would each miss the CPU caches (on 800,000 x 100 rows, epochs 2.3x
         slower than in blocks of 16, 2.8x than in blocks of 32). Blocks have 8 rows, or 16
         for batches of 256 to 511 rows and 32 for larger batches (batches of 128 rows or
-        more mix at least 16 random blocks).
+        more mix at least 16 random blocks). Dense rows visit 16 random runs of 4
+        consecutive blocks side by side, one block of each in turn, which the CPU
+        prefetches better (epochs 4-16% faster).
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into the sample weights.
     warm_start : bool, default=False
@@ -1460,9 +1468,11 @@ class SGDLogitClassifier(
         if self.eta0 == "auto" and self.solver == "sgd" and self.learning_rate != "optimal":
             step_batch = getattr(self, "_step_batch", batch_size)
         last_share = min(1.0, (n_rows - (n_batches - 1) * batch_size) / step_batch)
-        block = 1
+        block, runs = 1, {}
         if _nbytes(X) > BLOCK_SHUFFLE_BYTES:
             block = _shuffle_block(batch_size)
+            if not sp.issparse(X):  # CSR rows keep plain blocks (not measured with runs)
+                runs = {"run_blocks": RUN_BLOCKS, "n_streams": BLOCKS_PER_BATCH}
         train_weight_sum = self._weight_sum(sample_weight, train_rows)
         tail_average = self.average == "auto" and bool(self._average_from)
         monitor_validation = validation is not None and self.early_stopping
@@ -1472,7 +1482,9 @@ class SGDLogitClassifier(
         start_time = time.perf_counter()
         for _ in range(n_epochs):
             task.begin_epoch(state)
-            order = epoch_order(train_rows, rng, block, positions) if self.shuffle else train_rows
+            order = train_rows
+            if self.shuffle:
+                order = epoch_order(train_rows, rng, block, positions, **runs)
             steps = batch_steps(
                 self.learning_rate, state.eta, self.alpha, self.power_t,
                 batch_size, state.n_updates, n_batches, self._optimal_max_step(batch_size),

@@ -1791,26 +1791,48 @@ def dense_scores_parallel(X, coef, intercept, proba, out):
 
 
 @njit(cache=CACHE, nogil=True)
-def shuffled_blocks(block, uniforms, out):
+def shuffled_blocks(block, run_blocks, n_streams, uniforms, out):
     """Write ``0 .. len(out) - 1`` to ``out`` in shuffled blocks of ``block`` consecutive values.
+
+    The blocks are grouped in runs of ``run_blocks`` consecutive blocks; the runs are
+    shuffled, and taken ``n_streams`` at a time, one block of each in turn: the first
+    block of each of the ``n_streams`` runs, then the second of each, and so on. A run's
+    next block then starts where the CPU's prefetcher left that run, while the other
+    runs' blocks come between: an epoch over 800,000 x 100 float64 rows, one thread, took
+    43.9 ns a row in runs of 4 blocks of 32 rows, 16 side by side, against 47.1 in
+    shuffled blocks of 32 (57.5 against 68.8 with blocks of 8). ``run_blocks = 1``
+    shuffles the blocks themselves, whatever ``n_streams``.
 
     Parameters
     ----------
     block : int
         Rows per block (1 shuffles single rows).
-    uniforms : ndarray of shape (len(out) // block,), float64
-        Uniform draws in [0, 1) that drive the Fisher-Yates shuffle of the blocks.
+    run_blocks : int
+        Blocks per run (the last run may have fewer).
+    n_streams : int
+        Runs visited side by side.
+    uniforms : ndarray of shape (n_runs,), float64
+        Uniform draws in [0, 1) that drive the Fisher-Yates shuffle of the runs, where
+        ``n_runs = ceil((len(out) // block) / run_blocks)``.
     out : ndarray of shape (n_rows,), intp
         Written in place; the ``n_rows % block`` last values stay last, in order.
     """
-    n_blocks = uniforms.shape[0]
-    blocks = np.arange(n_blocks)
-    for i in range(n_blocks - 1, 0, -1):
+    n_blocks = out.shape[0] // block
+    n_runs = uniforms.shape[0]
+    runs = np.arange(n_runs)
+    for i in range(n_runs - 1, 0, -1):
         j = min(int(uniforms[i] * (i + 1)), i)
-        blocks[i], blocks[j] = blocks[j], blocks[i]
-    for b in range(n_blocks):
-        first = blocks[b] * block
-        for k in range(block):
-            out[b * block + k] = first + k
+        runs[i], runs[j] = runs[j], runs[i]
+    r = 0
+    for group in range(0, n_runs, n_streams):
+        group_stop = min(group + n_streams, n_runs)
+        for step in range(run_blocks):
+            for s in range(group, group_stop):
+                b = runs[s] * run_blocks + step
+                if b < n_blocks:  # the last run may be short
+                    first = b * block
+                    for k in range(block):
+                        out[r] = first + k
+                        r += 1
     for r in range(n_blocks * block, out.shape[0]):
         out[r] = r

@@ -219,9 +219,11 @@ def n_chunks_for(n_jobs, batch_size, n_features, n_outputs, sparse):
     return max(1, min(n_jobs, batch_size // MIN_ROWS_PER_CHUNK))
 
 
-def epoch_order(rows, rng, block, out=None):
+def epoch_order(rows, rng, block, out=None, *, run_blocks=1, n_streams=1):
     """``rows`` in a random order: shuffled blocks of ``block`` consecutive rows.
 
+    With ``run_blocks > 1``, shuffled runs of that many consecutive blocks, ``n_streams``
+    runs side by side, one block of each in turn (see :func:`kernels.shuffled_blocks`).
     The last ``len(rows) % block`` rows (fewer than a block) come last. The shuffle runs in
     a compiled kernel without the GIL (numpy's permutation holds it), so that fits in
     parallel threads do not queue for it every epoch. ``out`` (intp, ``len(rows)``), if
@@ -229,9 +231,9 @@ def epoch_order(rows, rng, block, out=None):
     D1's default fit 2 ms of page faults over its three epochs.
     """
     n_rows = rows.shape[0]
-    uniforms = rng.random(n_rows // block)
+    uniforms = rng.random(-(-(n_rows // block) // run_blocks))
     positions = np.empty(n_rows, dtype=np.intp) if out is None else out
-    kernels.shuffled_blocks(block, uniforms, positions)
+    kernels.shuffled_blocks(block, run_blocks, n_streams, uniforms, positions)
     contiguous = n_rows > 0 and rows[-1] - rows[0] == n_rows - 1
     if contiguous:
         if rows[0]:  # a pass over the order (D1: 0.5 ms an epoch) only if it moves

@@ -914,6 +914,46 @@ def test_epoch_order_is_a_permutation_of_shuffled_blocks(block):
     assert not np.array_equal(order, rows)
 
 
+def _blocks_in_runs(runs, run_blocks, n_streams, n_blocks):
+    """The blocks that runs of ``run_blocks`` blocks visited ``n_streams`` at a time give."""
+    blocks = []
+    for group in range(0, len(runs), n_streams):
+        for step in range(run_blocks):
+            blocks += [r * run_blocks + step for r in runs[group : group + n_streams]]
+    return [b for b in blocks if b < n_blocks]
+
+
+@pytest.mark.parametrize(
+    ("block", "run_blocks", "n_streams"), [(32, 4, 16), (8, 4, 16), (4, 3, 5)]
+)
+def test_epoch_order_in_runs_takes_a_block_of_each_run_in_turn(block, run_blocks, n_streams):
+    rng = np.random.default_rng(0)
+    rows = np.arange(7, 7 + 9000 + block // 2)  # a short last run and a partial block
+    order = _training.epoch_order(rows, rng, block, run_blocks=run_blocks, n_streams=n_streams)
+    np.testing.assert_array_equal(np.sort(order), rows)
+    n_blocks = rows.size // block
+    n_full = n_blocks * block
+    starts = order[:n_full:block]
+    for offset in range(1, block):  # every block is a run of consecutive rows
+        np.testing.assert_array_equal(order[offset:n_full:block], starts + offset)
+    np.testing.assert_array_equal(order[n_full:], rows[n_full:])
+    blocks = (starts - rows[0]) // block
+    runs = list(dict.fromkeys(blocks // run_blocks))  # in the order they are first visited
+    assert sorted(runs) == list(range(-(-n_blocks // run_blocks)))
+    assert runs != sorted(runs)
+    assert blocks.tolist() == _blocks_in_runs(runs, run_blocks, n_streams, n_blocks)
+
+
+def test_epoch_order_in_runs_of_one_block_is_the_block_shuffle():
+    rows = np.arange(1000)
+    plain = _training.epoch_order(rows, np.random.default_rng(3), 8)
+    for n_streams in (1, 16):
+        runs = _training.epoch_order(
+            rows, np.random.default_rng(3), 8, run_blocks=1, n_streams=n_streams
+        )
+        np.testing.assert_array_equal(runs, plain)
+
+
 @pytest.mark.parametrize(
     ("batch_size", "block"),
     [(1, 8), (127, 8), (128, 8), (256, 16), (300, 16), (511, 16), (512, 32), (10**12, 32)],
@@ -939,9 +979,9 @@ def test_shuffle_block_keeps_16_blocks_a_batch_within_8_to_32_rows(batch_size, b
 def test_large_data_is_shuffled_in_blocks(monkeypatch, sparse, batch_size, expected):
     blocks = []
 
-    def recording_order(rows, rng, block, out=None):
-        blocks.append(block)
-        return original(rows, rng, block, out)
+    def recording_order(rows, rng, block, out=None, **runs):
+        blocks.append((block, runs.get("run_blocks", 1), runs.get("n_streams", 1)))
+        return original(rows, rng, block, out, **runs)
 
     original = _training.epoch_order
     monkeypatch.setattr(_training, "epoch_order", recording_order)
@@ -950,7 +990,9 @@ def test_large_data_is_shuffled_in_blocks(monkeypatch, sparse, batch_size, expec
     if sparse:  # text-like (0.5% nonzeros): one-sample updates
         X = sp.random(60_000, 400, density=0.005, format="csr", random_state=0)
     SGDLogitClassifier(batch_size=batch_size, max_iter=2, tol=None, random_state=0).fit(X, y)
-    assert blocks == [expected, expected]
+    # dense rows go by runs of 4 blocks, 16 side by side; CSR rows by plain blocks
+    runs = (1, 1) if sparse else (4, 16)
+    assert blocks == [(expected, *runs)] * 2
 
 
 @pytest.mark.parametrize(
