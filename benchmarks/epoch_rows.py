@@ -3,9 +3,9 @@
 Calls the epoch kernel directly (no estimator around it) on standard-normal rows, as D1's:
 ``python benchmarks/epoch_rows.py [--rows 800000] [--features 100] [--blocks 1 8 16 32]``.
 Rows of the order are visited in shuffled blocks of that many consecutive rows (``n`` for
-rows in storage order), by runs of ``--run-blocks`` blocks, 16 runs side by side, as fits
-of dense data visit them (``--run-blocks 1``: the blocks themselves shuffled); the first
-epoch is a warm-up, the median of the others is printed.
+rows in storage order), by runs of ``--run-blocks`` blocks, 16 runs side by side
+(``BLOCKS_PER_BATCH``), as fits of dense data visit them (``--run-blocks 1``: the blocks
+themselves shuffled); the first epoch is a warm-up, the median of the others is printed.
 A last line gives, for the same orders, a plain read of the rows with the kernel's
 prefetching (``PREFETCH_AHEAD`` rows ahead, into L2) on one thread: the memory floor of
 that visiting order, which the one-chunk kernel can at best reach.
@@ -17,6 +17,7 @@ import time
 import numpy as np
 from numba import njit
 
+from sgdlogit import _classifier as classifier
 from sgdlogit import _kernels as kernels
 from sgdlogit import _training as training
 
@@ -44,7 +45,9 @@ def _median_ns_per_row(n_rows, block, n_epochs, rng, visit, run_blocks):
     rows = np.arange(n_rows)
     times = []
     for _ in range(n_epochs + 1):
-        order = training.epoch_order(rows, rng, block, run_blocks=run_blocks, n_streams=16)
+        order = training.epoch_order(
+            rows, rng, block, run_blocks=run_blocks, n_streams=classifier.BLOCKS_PER_BATCH
+        )
         start = time.perf_counter()
         visit(order)
         times.append(time.perf_counter() - start)
@@ -85,7 +88,7 @@ def main(argv=None):
     parser.add_argument("--blocks", type=int, nargs="+", default=[1, 8, 16, 32])
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--run-blocks", type=int, default=4)
+    parser.add_argument("--run-blocks", type=int, default=classifier.RUN_BLOCKS)
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     runs = args.run_blocks
