@@ -802,7 +802,7 @@ def _binary_rows_by_groups(
     """:func:`_binary_rows_by_pairs` in stages over groups of ``GROUP_ROWS`` rows.
 
     First the group's dot products (by pairs, sharing the loads of ``w``; these and the
-    axpys are explicit vector loops, :mod:`sgdlogit._simd`, 12-14% faster), then the
+    axpys are explicit vector loops, :mod:`sgdlogit._simd`, 10-14% faster), then the
     derivatives of all its rows in one branch-free loop that runs in vector lanes (the
     exps, divisions and clips of eight rows at a time), then their losses (in vector
     lanes too when their weights are all one, see :func:`_add_group_loss`), and last the
