@@ -813,8 +813,9 @@ def _binary_rows_by_groups(
     and the axpys by fours took 3-8% off that (the same epochs in one process, old and new
     kernel alternating; 20 features 5-6%, 256 to 768 features -2 to +2%). Dot products by
     fours were 4-9% slower from 256 features up. float64, bound by memory, was 10-25%
-    slower this way (9% with the explicit vectors) and keeps the pairs. ``total`` is the
-    chunk's row of ``losses``, which holds the group from ``LOGIT_AT`` on.
+    slower this way (9% with a first version of the explicit vectors) and keeps the
+    pairs. ``total`` is the chunk's row of ``losses``, which holds the group from
+    ``LOGIT_AT`` on.
     """
     n_features = w.shape[0] - 1
     bias = w[n_features]

@@ -160,8 +160,9 @@ class _Vectors:
         return b.extract_element(vector, _INT32(0))
 
 
-def _data(context, builder, array_type, array):
-    return context.make_array(array_type)(context, builder, array).data
+def _array(context, builder, array_type, array):
+    """The array's structure: its ``data`` pointer and ``shape``."""
+    return context.make_array(array_type)(context, builder, array)
 
 
 @intrinsic
@@ -176,7 +177,7 @@ def pair_dots(typingctx, w, x, x2, n):
 
     def codegen(context, builder, signature, args):
         vectors = _Vectors(context, builder, dtype)
-        w, x, x2 = (_data(context, builder, signature.args[p], args[p]) for p in range(3))
+        w, x, x2 = (_array(context, builder, signature.args[p], args[p]).data for p in range(3))
         sums = [cgutils.alloca_once_value(builder, vectors.zero) for _ in range(2)]
 
         def body(j, load, _, __):
@@ -216,12 +217,13 @@ def quad_axpy(typingctx, g, d, x, d2, x2, d3, x3, d4, x4, n):
 
     def codegen(context, builder, signature, args):
         vectors = _Vectors(context, builder, dtype)
-        g = _data(context, builder, signature.args[0], args[0])
+        g_array = _array(context, builder, signature.args[0], args[0])
+        g = g_array.data
         factors = [
             vectors.broadcast(context.cast(builder, args[p], signature.args[p], dtype))
             for p in (1, 3, 5, 7)
         ]  # fmt: skip
-        rows = [_data(context, builder, signature.args[p], args[p]) for p in (2, 4, 6, 8)]
+        rows = [_array(context, builder, signature.args[p], args[p]).data for p in (2, 4, 6, 8)]
 
         def body(j, load, load_target, store):
             terms = [builder.fmul(factors[p], load(rows[p], j)) for p in (0, 2)]
@@ -231,9 +233,7 @@ def quad_axpy(typingctx, g, d, x, d2, x2, d3, x3, d4, x4, n):
             ]
             store(builder.fadd(load_target(g, j), builder.fadd(*pairs)), g, j)
 
-        room = cgutils.unpack_tuple(
-            builder, context.make_array(signature.args[0])(context, builder, args[0]).shape
-        )[0]
+        room = cgutils.unpack_tuple(builder, g_array.shape)[0]
         vectors.over(args[9], body, room)
         return context.get_dummy_value()
 
