@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.datasets import make_classification
-from sklearn.linear_model import SGDClassifier
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from sgdlogit import SGDLogitClassifier
 from sgdlogit._kernels import INTERCEPT_SCALE
@@ -57,7 +57,9 @@ def test_auto_step_is_the_inverse_batch_curvature(rng, sparse, batch_size):
     )
     _, _, expected_scale, _ = reference_moments(X, weights)
     expected = expected_step(X, weights, batch_size, alpha)
-    assert intercept_scale == pytest.approx(expected_scale, rel=1e-12)
+    # the unpenalized intercept's scale has the L2 part of the curvature added back
+    curvature = (SINGLE_SAMPLE_STEP_FACTOR if batch_size == 1 else 1.0) / eta0 - alpha
+    assert intercept_scale == pytest.approx(expected_scale * (1 + alpha / curvature), rel=1e-12)
     if batch_size == 1:  # needs no eigenvalue: exact
         assert eta0 == pytest.approx(expected, rel=1e-12)
     else:  # the power iteration approaches the eigenvalue from below and stops early
@@ -167,6 +169,27 @@ def test_auto_step_samples_the_rows_of_nonzero_weight():
     )
     assert scale == pytest.approx(scale_alone, rel=1e-12)
     assert eta == pytest.approx(eta_alone * 3 / 20_000, rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1e-200])
+def test_intercept_learns_where_the_penalty_dominates_the_curvature(scale):
+    # features so small that alpha dominates their curvature: the optimum is nearly the
+    # intercept alone. The intercept took the coefficients' short step (1 / alpha times
+    # the mean square of the features): it stayed near 0 (an objective 59% above the
+    # optimum's), and at 1e-200 its scale underflowed and the fit was refused
+    X, y = make_classification(3000, 5, weights=[0.85], random_state=0)
+    X = X * scale
+    alpha = 1e-4
+    optimum = LogisticRegression(C=1 / (alpha * y.size), tol=1e-10, max_iter=10_000).fit(X, y)
+
+    def objective(model):
+        logits = X @ model.coef_.ravel() + model.intercept_[0]
+        loss = np.mean(np.logaddexp(0, logits) - y * logits)
+        return loss + alpha / 2 * np.sum(model.coef_**2)
+
+    clf = SGDLogitClassifier(alpha=alpha, random_state=0).fit(X, y)
+    assert objective(clf) < 1.03 * objective(optimum)
+    assert clf.intercept_[0] < 0.75 * optimum.intercept_[0] < 0  # -1.36 against -1.70
 
 
 def test_auto_step_ignores_stored_zeros():
