@@ -354,7 +354,8 @@ class SGDLogitClassifier(
         - ``'auto'``: :math:`\eta_0 / (1 + \alpha \eta_0 t)`;
         - ``'constant'``: :math:`\eta_0`;
         - ``'optimal'``: :math:`1 / (\alpha (t_0 / B + t))`, :math:`t_0 = \alpha^{-3/4}`
-          (SGDClassifier's schedule; identical to it with ``batch_size=1``);
+          (SGDClassifier's schedule; identical to it with ``batch_size=1``; larger
+          batches cap it at the stable step of SGD, Adam at ``eta0``);
         - ``'invscaling'``: :math:`\eta_0 / (t + 1)^{power\_t}`;
         - ``'adaptive'``: :math:`\eta_0`, divided by 5 each time the monitored loss fails to
           improve by ``tol`` for ``n_iter_no_change`` epochs; training stops when it falls
@@ -364,7 +365,8 @@ class SGDLogitClassifier(
         mean loss of a batch from the data and uses :math:`c / (L_B + \alpha_2)`, with
         :math:`\alpha_2` the L2 part of the penalty and :math:`c` 1 (1.5 for
         ``batch_size=1``, whose curvature is exact), times ``1 - momentum`` with momentum,
-        or 1e-3 with ``solver='adam'``. Not used by ``'optimal'``.
+        or 1e-3 with ``solver='adam'``. Not used by ``'optimal'``, except as the cap of its
+        steps with ``solver='adam'``.
     power_t : float, default=0.5
         Exponent of the ``'invscaling'`` schedule, at least 0.
     solver : {'sgd', 'adam'}, default='sgd'
@@ -494,7 +496,7 @@ class SGDLogitClassifier(
         "power_t": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"sgd", "adam"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
-        "average": [Interval(Integral, 0, None, closed="left"), "boolean", StrOptions({"auto"})],
+        "average": [Interval(Integral, 1, None, closed="left"), "boolean", StrOptions({"auto"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -1161,8 +1163,13 @@ class SGDLogitClassifier(
         # the row of a class of one stays in training: held out, its class went untrained
         single = counts[y_index] <= 1
         pool, kept = rows[~single], rows[single]
-        if pool.shape[0] < 2:  # only such rows: hold one out all the same
-            pool, kept = rows, rows[:0]
+        if pool.shape[0] == 0:
+            # (SGDClassifier and MLPClassifier refuse such data too)
+            raise ValueError(
+                "early_stopping cannot hold out a validation set: every class has a single "
+                "sample, and the class of a held-out sample would go untrained. Pass X_val "
+                "and y_val or disable early_stopping."
+            )
         n_val = min(n_val, pool.shape[0] - 1)
         n_classes = np.count_nonzero(np.bincount(y_index[pool]))
         stratify = None
@@ -1376,9 +1383,17 @@ class SGDLogitClassifier(
         ``alpha=0.02``, batches of 32: an objective 7 times the optimum's after 300
         epochs). Per-sample updates follow ``SGDClassifier``'s schedule as it is, with the
         intercept's step capped at theirs (see :meth:`_hyper`); capped steps give it its
-        own scale, as the other schedules do.
+        own scale, as the other schedules do. Adam moves each coefficient by about its
+        step whatever the gradient's size, so the schedule's scale, made for SGD, does not
+        apply to it: its steps are capped at Adam's own (``eta0``, 1e-3 for ``'auto'``).
+        Uncapped, the first steps of 80 left standardized digits at a training loss
+        of 25 (0.05 with ``'constant'``), and the fit stopped on ``tol`` with no warning.
         """
-        if self.learning_rate != "optimal" or batch_size == 1 or self.solver != "sgd":
+        if self.learning_rate != "optimal":
+            return np.inf
+        if self.solver == "adam":
+            return self._initial_eta()
+        if batch_size == 1:
             return np.inf
         return self._eta_estimate * (1.0 - self.momentum)
 

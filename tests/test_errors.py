@@ -11,10 +11,12 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import AdaBoostClassifier
 from sklearn.exceptions import DataConversionWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.neural_network import MLPClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sgdlogit import SGDLogitClassifier
@@ -249,6 +251,24 @@ def test_float64_chunk_beyond_a_float32_models_range(data):
             clf.partial_fit(np.where(X > 1.5, np.nan, big), y)
     np.testing.assert_array_equal(clf.coef_, coef)
     assert clf.n_iter_ == 1
+
+
+@pytest.mark.parametrize("y", [[0, 1], ["a", "b", "c"]])
+def test_early_stopping_refuses_data_whose_classes_all_have_one_sample(y):
+    # any held-out row leaves its class untrained (predict never returned it); the split
+    # keeps the rows of classes of one sample in training where other rows can be held out
+    X = np.arange(2.0 * len(y)).reshape(len(y), 2)
+    clf = SGDLogitClassifier(early_stopping=True, random_state=0)
+    with pytest.raises(ValueError, match=r"^early_stopping cannot hold out .* single sample"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coef_")
+    for estimator in (SGDClassifier(early_stopping=True), MLPClassifier(early_stopping=True)):
+        with pytest.raises(ValueError):  # scikit-learn refuses such data too
+            estimator.fit(X, y)
+    clf.fit(X, y, X_val=X, y_val=y)  # with validation data of its own it trains
+    np.testing.assert_array_equal(clf.classes_, np.unique(y))
+    clf = clone(clf).fit(np.r_[X, X], y + y)  # two of each: one can be held out
+    assert len(clf.validation_scores_) == clf.n_iter_ > 0
 
 
 def test_held_out_weight_above_the_training_peak_is_quiet(data):
@@ -695,6 +715,7 @@ BAD_PARAMS = [
     ("validation_fraction", 0.0),
     ("validation_fraction", 1.0),
     ("average", -1),
+    ("average", 0),  # SGDClassifier and SPEC: an int >= 1 (or a bool)
     ("power_t", np.inf),
     ("power_t", -0.5),  # SGDClassifier: deprecated in 1.8, an error from 1.10
     ("early_stopping", "yes"),

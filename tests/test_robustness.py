@@ -61,6 +61,7 @@ VALIDATION_ERRORS = re.compile(
     r"number of classes has to be greater than one"
     r"|sum to zero|zero weight|at least one non-zero"
     r"|early_stopping needs at least 2 samples"
+    r"|every class has a single sample"
     r"|alpha must be > 0 since learning_rate is 'optimal'"
     r"|requires alpha > 0"
     r"|too large relative to those of the first partial_fit call"
@@ -765,8 +766,8 @@ DEGENERATE = {
     "all-zero-no-intercept": (np.zeros((20, 3)), {"fit_intercept": False}),
     # every row orthogonal to the power iteration's start vector (ones)
     "negative-constant-feature": (np.full((20, 1), -3.0), {}),
-    # early stopping leaves one training row, [-0.5] (scaled to [-1] and the intercept 1)
-    "single-training-row": (np.array([[-0.5], [0.0]]), {"early_stopping": True}),
+    # a first partial_fit chunk of one row, [-0.5] (scaled to [-1] and the intercept 1)
+    "single-training-row": (np.array([[-0.5]]), {}),
 }
 
 
@@ -778,7 +779,11 @@ def test_step_estimate_handles_degenerate_data(case, sparse):
     X = sp.csr_matrix(X) if sparse else X
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        clf = SGDLogitClassifier(random_state=0, max_iter=5, tol=None, **params).fit(X, y)
+        clf = SGDLogitClassifier(random_state=0, max_iter=5, tol=None, **params)
+        if X.shape[0] == 1:
+            clf.partial_fit(X, y, classes=[0, 1])
+        else:
+            clf.fit(X, y)
     assert np.all(np.isfinite(clf.coef_)) and np.all(np.isfinite(clf.intercept_))
     check_predictions(clf, X)
 

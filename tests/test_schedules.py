@@ -5,8 +5,9 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_digits, make_classification
 from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.preprocessing import StandardScaler
 
 from sgdlogit import SGDLogitClassifier
 from sgdlogit._kernels import INTERCEPT_SCALE
@@ -266,6 +267,22 @@ def test_optimal_per_sample_steps_follow_sgdclassifier_with_the_intercept_capped
         1 / (alpha * (alpha**-0.75 + np.arange(3))),
         rtol=1e-14,
     )
+
+
+@pytest.mark.parametrize("eta0", ["auto", 0.01])
+def test_optimal_steps_of_adam_are_capped_at_its_eta0(eta0):
+    # Adam moves each coefficient by about its step: the schedule's first steps (80 on
+    # digits, batches of 8) left the training loss at 25, where 'constant' reaches 0.05
+    X, y = load_digits(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    settings = dict(solver="adam", eta0=eta0, random_state=0)
+    optimal = SGDLogitClassifier(learning_rate="optimal", **settings).fit(X, y)
+    constant = SGDLogitClassifier(learning_rate="constant", **settings).fit(X, y)
+    cap = 1e-3 if eta0 == "auto" else eta0
+    assert optimal._optimal_max_step(optimal._batch_size) == cap
+    # alpha t0 / B is far below 1 / cap: every step so far is the cap, as with 'constant'
+    np.testing.assert_array_equal(optimal.coef_, constant.coef_)
+    assert optimal.loss_curve_[-1] < 0.1 and optimal.score(X, y) > 0.98
 
 
 @pytest.mark.parametrize("n_iter_no_change", [1, 2, 5])
