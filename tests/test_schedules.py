@@ -280,7 +280,7 @@ def test_optimal_steps_of_adam_are_capped_at_its_eta0(eta0):
     constant = SGDLogitClassifier(learning_rate="constant", **settings).fit(X, y)
     cap = 1e-3 if eta0 == "auto" else eta0
     assert optimal._optimal_max_step(optimal._batch_size) == cap
-    # alpha t0 / B is far below 1 / cap: every step so far is the cap, as with 'constant'
+    # alpha (t0 / B + t) stays far below 1 / cap: every step is the cap, as with 'constant'
     np.testing.assert_array_equal(optimal.coef_, constant.coef_)
     assert optimal.loss_curve_[-1] < 0.1 and optimal.score(X, y) > 0.98
 
